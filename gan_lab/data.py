@@ -1,0 +1,417 @@
+"""Datasets: the real ones (downloaded with checksums, or placed by the user) and the
+small synthetic ones that quick mode generates offline.
+
+Every loader returns images scaled to [-1, 1]. Synthetic data is never substituted for
+real data: quick mode is chosen explicitly (``GAN_LAB_QUICK=1`` or ``quick=True``), and
+its data says so in ``source``, in every printout and in every figure title.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gan_lab import runtime
+
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+_IDX_PREFIX = {"train": "train", "test": "t10k"}
+_QUICK_SIZES = {"train": 2048, "test": 512}  # synthetic digits per split in quick mode
+
+
+class DataError(ValueError):
+    """A data file exists but is not what it should be (corrupt, wrong checksum, wrong shape)."""
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A real dataset is neither on disk nor downloadable."""
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images with labels and a human-readable account of where they came from.
+
+    Attributes:
+        images: uint8 array (n, height, width, channels), values 0..255.
+        labels: int64 array (n,), or None.
+        source: one line naming the dataset, split and origin; starts with
+            ``SYNTHETIC`` for data gan_lab generated itself.
+        synthetic: True for generated data.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    source: str
+    synthetic: bool
+
+
+# --------------------------------------------------------------------------- files
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(url: str, path: Path, sha256: str | None = None, timeout: float = 20.0) -> Path:
+    """Download ``url`` to ``path`` via a ``.part`` file, verifying its sha256.
+
+    The file appears at ``path`` only once complete and verified, so an interrupted or
+    corrupt download never looks like a valid cached file.
+
+    Raises:
+        OSError: the download failed (offline, host unreachable, HTTP error).
+        DataError: the downloaded bytes do not match ``sha256``; the partial file is removed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as f:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                f.write(chunk)
+        if sha256 is not None and (got := sha256_of(part)) != sha256:
+            raise DataError(
+                f"Checksum mismatch for {url} (saved as {part}): expected sha256 {sha256}, "
+                f"got {got}. The partial file was removed; retry, or download the file by "
+                f"hand and place it at {path}."
+            )
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+    return path
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an idx file (the original MNIST format), gzipped or not (detected from content).
+
+    Returns:
+        uint8 array of the shape stored in the header.
+
+    Raises:
+        DataError: naming ``path``, if the file is not a complete uint8 idx file.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise DataError(
+            f"Cannot read idx file {path}: {e}. Delete it and place a fresh copy."
+        ) from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(
+            f"{path} is not a uint8 idx file (bad magic number {raw[:4].hex() or 'empty'}). "
+            "Delete it and place a fresh copy."
+        )
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if ndim == 0 or len(raw) != expected:
+        raise DataError(
+            f"{path} is truncated or corrupt: header says shape {shape} "
+            f"({expected} bytes), file has {len(raw)} bytes. Delete it and place a fresh copy."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def read_mnist_npz(path: Path, split: str, sha256: str | None = MNIST_SHA256):
+    """Read one split of Keras' ``mnist.npz``, checking its sha256 first.
+
+    Returns:
+        (images uint8 (n, 28, 28), labels uint8 (n,)).
+
+    Raises:
+        DataError: naming ``path``, on a checksum mismatch or an unreadable file.
+    """
+    path = Path(path)
+    if sha256 is not None and (got := sha256_of(path)) != sha256:
+        raise DataError(
+            f"{path} is not Keras' mnist.npz: expected sha256 {sha256}, got {got}. "
+            "Delete or replace it (run `make data`, or place the original file there)."
+        )
+    try:
+        with np.load(path) as npz:
+            return npz[f"x_{split}"], npz[f"y_{split}"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(
+            f"Cannot read {path} as mnist.npz ({e}). Delete it and place a fresh copy."
+        ) from e
+
+
+# --------------------------------------------------------------------------- MNIST
+
+
+def _check_split(split: str) -> str:
+    if split not in _IDX_PREFIX:
+        raise ValueError(f"split must be 'train' or 'test'. Received: split={split!r}")
+    return split
+
+
+def _find_idx(folder: Path, prefix: str, kind: str) -> Path | None:
+    ndim = 3 if kind == "images" else 1
+    for name in (
+        f"{prefix}-{kind}-idx{ndim}-ubyte.gz",
+        f"{prefix}-{kind}-idx{ndim}-ubyte",
+        f"{prefix}-{kind}.idx{ndim}-ubyte",
+    ):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def mnist_arrays(
+    split: str = "train", data_dir: str | Path | None = None, download_missing: bool = True
+) -> ImageSet:
+    """Real MNIST as arrays, from a placed file or a verified download.
+
+    Looks in ``data_dir`` (default: the data root) and its ``mnist/`` subfolder for
+    Keras' ``mnist.npz``, then for the idx files of the split; failing both, downloads
+    ``mnist.npz`` (sha256-checked) into ``<data_dir>/mnist/``.
+
+    Args:
+        split: ``"train"`` (60,000 images) or ``"test"`` (10,000).
+        data_dir: folder to look in and cache to; default ``runtime.data_root()``.
+        download_missing: whether to try downloading (default True).
+
+    Returns:
+        An ImageSet of uint8 images (n, 28, 28, 1) and labels (n,).
+
+    Raises:
+        DatasetNotFoundError: nothing usable found or downloaded; says what was tried.
+        DataError: a file was found but is corrupt or fails its checksum.
+    """
+    _check_split(split)
+    root = Path(data_dir).expanduser() if data_dir is not None else runtime.data_root()
+    folders = [root, root / "mnist"]
+    tried = []
+    for folder in folders:
+        npz = folder / "mnist.npz"
+        if npz.is_file():
+            x, y = read_mnist_npz(npz, split)
+            return _mnist_set(x, y, f"MNIST {split} split (real, {npz})")
+        tried.append(f"{npz} (not found)")
+    prefix = _IDX_PREFIX[split]
+    for folder in folders:
+        images, labels = _find_idx(folder, prefix, "images"), _find_idx(folder, prefix, "labels")
+        if images and labels:
+            x, y = read_idx(images), read_idx(labels)
+            if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),):
+                raise DataError(
+                    f"{images} / {labels} hold shapes {x.shape} / {y.shape}, "
+                    "not MNIST images (n, 28, 28) with n labels."
+                )
+            return _mnist_set(x, y, f"MNIST {split} split (real, {images.parent})")
+        if images or labels:
+            missing = "labels" if images else "images"
+            tried.append(f"{images or labels} found, but its {missing} file is missing in {folder}")
+        else:
+            tried.append(f"{folder}/{prefix}-images-idx3-ubyte.gz and labels (not found)")
+    target = root / "mnist" / "mnist.npz"
+    if download_missing:
+        try:
+            download(MNIST_URL, target, MNIST_SHA256)
+            x, y = read_mnist_npz(target, split)
+            return _mnist_set(x, y, f"MNIST {split} split (real, downloaded to {target})")
+        except OSError as e:
+            tried.append(f"download {MNIST_URL} -> {type(e).__name__}: {e}")
+    else:
+        tried.append("download (not attempted: download_missing=False)")
+    raise DatasetNotFoundError(
+        f"Real MNIST ({split} split) is not available. Tried:\n  - "
+        + "\n  - ".join(tried)
+        + f"\nTo fix: place Keras' mnist.npz (sha256 {MNIST_SHA256[:12]}...) or the idx files "
+        f"({prefix}-images-idx3-ubyte.gz, {prefix}-labels-idx1-ubyte.gz) in {root / 'mnist'}, "
+        "or point GAN_LAB_DATA_DIR (or data_dir=) at the folder holding them, or run "
+        "`make data` while online. To run offline on gan_lab's synthetic digits instead, "
+        "set GAN_LAB_QUICK=1."
+    )
+
+
+def _mnist_set(x: np.ndarray, y: np.ndarray, source: str) -> ImageSet:
+    return ImageSet(x[..., None].astype(np.uint8), y.astype(np.int64), source, synthetic=False)
+
+
+def load_digits(
+    split: str = "train",
+    quick: bool | None = None,
+    data_dir: str | Path | None = None,
+    seed: int = 0,
+) -> ImageSet:
+    """MNIST in full mode, gan_lab's synthetic digits in quick mode, as arrays.
+
+    Args:
+        split: ``"train"`` or ``"test"``.
+        quick: force quick mode on or off; default ``runtime.is_quick()``.
+        data_dir: where real MNIST is looked for (full mode only).
+        seed: seed of the synthetic digits (quick mode only).
+    """
+    _check_split(split)
+    quick = runtime.is_quick() if quick is None else quick
+    if quick:
+        n = _QUICK_SIZES[split]
+        images, labels = synthetic_digits(n, seed=seed + (0 if split == "train" else 10_000))
+        data = ImageSet(
+            images,
+            labels,
+            f"SYNTHETIC digit-like images generated by gan_lab "
+            f"(quick mode, {split}, {n} images, seed {seed}) -- not MNIST",
+            True,
+        )
+    else:
+        data = mnist_arrays(split, data_dir)
+    print(f"gan_lab data: {data.source}: {data.images.shape[0]} images of {data.images.shape[1:]}")
+    return data
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """uint8 images 0..255 to float32 in [-1, 1] (the range of the generators' tanh)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(f"normalize expects uint8 images. Received dtype: {images.dtype}")
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+def to_dataset(
+    images: np.ndarray,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int = 0,
+    labels: np.ndarray | None = None,
+):
+    """A ``tf.data.Dataset`` of float32 images in [-1, 1] (and labels), shuffled, batched,
+    prefetched. Scaling runs once on the cached tensor, not per epoch."""
+    import tensorflow as tf
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
+    scaled = normalize(images)
+    ds = tf.data.Dataset.from_tensor_slices(scaled if labels is None else (scaled, labels))
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def load_mnist(
+    split: str = "train",
+    batch_size: int = 256,
+    shuffle: bool = True,
+    seed: int = 0,
+    quick: bool | None = None,
+    data_dir: str | Path | None = None,
+    with_labels: bool = False,
+):
+    """MNIST (or, in quick mode, synthetic digits) as a batched ``tf.data.Dataset``.
+
+    Args:
+        split: ``"train"`` or ``"test"``.
+        batch_size: images per batch (default 256, as in the TF DCGAN tutorial).
+        shuffle: reshuffle every epoch (default True), seeded by ``seed``.
+        seed: seed of the shuffle and of the synthetic digits.
+        quick: force quick mode on or off; default ``runtime.is_quick()``.
+        data_dir: where real MNIST is looked for and cached.
+        with_labels: yield ``(images, labels)`` pairs instead of images.
+
+    Returns:
+        Dataset of float32 images (batch, 28, 28, 1) in [-1, 1].
+    """
+    data = load_digits(split, quick=quick, data_dir=data_dir, seed=seed)
+    return to_dataset(data.images, batch_size, shuffle, seed, data.labels if with_labels else None)
+
+
+# --------------------------------------------------------------------------- synthetic digits
+
+
+def _arc(cx, cy, rx, ry, start, stop, n=24):
+    t = np.radians(np.linspace(start, stop, n))
+    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
+
+
+def _line(*points):
+    return np.array(points, dtype=float)
+
+
+# Strokes of each digit in a unit box (x right, y down; angle 90 points down).
+_DIGIT_STROKES = {
+    0: [_arc(0.5, 0.5, 0.2, 0.32, 0, 360)],
+    1: [_line((0.4, 0.3), (0.54, 0.17), (0.54, 0.83))],
+    2: [np.concatenate([_arc(0.5, 0.34, 0.2, 0.17, 190, 400), _line((0.28, 0.83), (0.74, 0.83))])],
+    3: [_arc(0.48, 0.33, 0.19, 0.16, 200, 450), _arc(0.48, 0.66, 0.22, 0.18, 270, 515)],
+    4: [_line((0.62, 0.83), (0.62, 0.17), (0.27, 0.62), (0.77, 0.62))],
+    5: [
+        np.concatenate(
+            [_line((0.72, 0.17), (0.34, 0.17), (0.31, 0.47)), _arc(0.49, 0.63, 0.21, 0.2, 225, 505)]
+        )
+    ],
+    6: [np.concatenate([_line((0.66, 0.17), (0.42, 0.38)), _arc(0.5, 0.64, 0.2, 0.19, 200, 560)])],
+    7: [_line((0.27, 0.17), (0.73, 0.17), (0.43, 0.83))],
+    8: [_arc(0.5, 0.32, 0.17, 0.15, 0, 360), _arc(0.5, 0.66, 0.21, 0.18, 0, 360)],
+    9: [np.concatenate([_arc(0.5, 0.36, 0.2, 0.19, 0, 360), _line((0.7, 0.36), (0.6, 0.83))])],
+}
+
+
+def synthetic_digits(n: int, seed: int = 0, size: int = 28):
+    """Generate ``n`` handwriting-like digit images, deterministically for ``seed``.
+
+    Each digit is drawn from a stroke template under a random affine warp (rotation,
+    scale, shear, shift), wobbling strokes and a random pen width, at 4x resolution
+    and down-sampled with anti-aliasing, so the images look like MNIST without being
+    MNIST. Used by quick mode; never by full mode.
+
+    Returns:
+        (images uint8 (n, size, size, 1), labels int64 (n,) balanced over 0..9).
+    """
+    from PIL import Image, ImageDraw
+
+    if n < 1:
+        raise ValueError(f"n must be positive. Received: n={n}")
+    rng = np.random.default_rng(seed)
+    big = size * 4
+    labels = np.arange(n) % 10
+    rng.shuffle(labels)
+    images = np.empty((n, size, size, 1), np.uint8)
+    for i, digit in enumerate(labels):
+        angle = np.radians(rng.uniform(-14, 14))
+        scale = rng.uniform(0.8, 1.05)
+        shear = rng.uniform(-0.25, 0.25)
+        warp = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        warp = warp @ np.array([[1.0, shear], [0.0, 1.0]])
+        shift = rng.uniform(-0.04, 0.04, size=2)
+        width = int(big * rng.uniform(0.09, 0.13))
+        ink = int(rng.uniform(190, 255))
+        canvas = Image.new("L", (big, big), 0)
+        draw = ImageDraw.Draw(canvas)
+        for stroke in _DIGIT_STROKES[int(digit)]:
+            pts = stroke + rng.normal(0, 0.012, size=stroke.shape)
+            pts = (pts - 0.5) @ warp.T + 0.5 + shift
+            xy = [tuple(p) for p in pts * big]
+            draw.line(xy, fill=ink, width=width, joint="curve")
+            for x, y in (xy[0], xy[-1]):  # round pen ends
+                r = width / 2
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=ink)
+        images[i, ..., 0] = np.asarray(canvas.resize((size, size), Image.LANCZOS))
+    return images, labels.astype(np.int64)
+
+
+def fetch_all(data_dir: str | Path | None = None) -> None:
+    """Download (or find) every real dataset of the course and report it: ``make data``."""
+    for split in ("train", "test"):
+        found = mnist_arrays(split, data_dir)
+        print(f"ok: {found.source}, {len(found.images)} images")
+
+
+if __name__ == "__main__":
+    fetch_all()

@@ -1,0 +1,151 @@
+"""Run settings: quick mode, seeding, where files go, and which device trains.
+
+Everything a lesson writes goes under one output root (``outputs/`` at the project
+root, or ``GAN_LAB_OUTPUT_DIR``); datasets are cached under one data root (``data/``
+at the project root, or ``GAN_LAB_DATA_DIR``). Nothing is written into the current
+working directory.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+QUICK_ENV = "GAN_LAB_QUICK"
+OUTPUT_ENV = "GAN_LAB_OUTPUT_DIR"
+DATA_ENV = "GAN_LAB_DATA_DIR"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def is_quick() -> bool:
+    """Whether quick mode is on (``GAN_LAB_QUICK`` set to 1/true/yes/on).
+
+    Quick mode trains every lesson for a few minutes on a CPU, on small synthetic
+    data that gan_lab generates itself.
+
+    Raises:
+        ValueError: if the variable holds something that is neither true nor false.
+    """
+    value = os.environ.get(QUICK_ENV, "").strip().lower()
+    choices = {
+        "": False,
+        "0": False,
+        "false": False,
+        "no": False,
+        "off": False,
+        "1": True,
+        "true": True,
+        "yes": True,
+        "on": True,
+    }
+    if value not in choices:
+        raise ValueError(
+            f"{QUICK_ENV} must be 1 or 0 (or true/false). Received: {QUICK_ENV}={value!r}"
+        )
+    return choices[value]
+
+
+def _project_root() -> Path | None:
+    """The source checkout gan_lab is installed from (editable install), if any."""
+    root = _PACKAGE_DIR.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def _root(env: str, folder: str) -> Path:
+    if os.environ.get(env):
+        return Path(os.environ[env]).expanduser().resolve()
+    project = _project_root()
+    if project is not None:
+        return project / folder
+    return Path.home() / ".gan_lab" / folder
+
+
+def output_root() -> Path:
+    """The folder every output goes under: ``GAN_LAB_OUTPUT_DIR`` or ``<project>/outputs``."""
+    return _root(OUTPUT_ENV, "outputs")
+
+
+def data_root() -> Path:
+    """The dataset cache: ``GAN_LAB_DATA_DIR`` or ``<project>/data``."""
+    return _root(DATA_ENV, "data")
+
+
+def new_run_dir(name: str) -> Path:
+    """Create and return a fresh, timestamped run folder ``<output root>/<name>/<time>``.
+
+    A new folder per run means re-running a lesson never overwrites an earlier run's
+    checkpoints, frames or GIF.
+
+    Args:
+        name: the lesson or experiment name, e.g. ``"dcgan"``.
+
+    Raises:
+        ValueError: if the output root exists but is not a folder.
+    """
+    root = output_root()
+    if root.exists() and not root.is_dir():
+        raise ValueError(
+            f"The output root {root} is a file, not a folder. Move it away or point "
+            f"{OUTPUT_ENV} at a folder."
+        )
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = root / name / stamp
+    run_dir, n = base, 1
+    while run_dir.exists():
+        n += 1
+        run_dir = base.with_name(f"{stamp}-{n}")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and TensorFlow's random generators with one call.
+
+    Args:
+        seed: any non-negative integer.
+    """
+    import tensorflow as tf
+
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+
+
+def describe_device() -> str:
+    """Turn on GPU memory growth and return a one-line report of the training device.
+
+    Memory growth lets several lesson kernels share one GPU in JupyterLab instead of
+    the first one grabbing all of its memory.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised: growth must be set before first use
+            pass
+    if gpus:
+        names = [
+            tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus
+        ]
+        return f"gan_lab: training on {len(gpus)} GPU(s): {', '.join(names)}"
+    return (
+        f"gan_lab: WARNING no GPU found, training runs on the CPU ({os.cpu_count()} cores). "
+        "Quick mode is fine here; full-mode runs take hours instead of minutes."
+    )
+
+
+def setup(seed: int = 42) -> None:
+    """Start a lesson: seed every generator and print the device and mode in use."""
+    seed_everything(seed)
+    print(describe_device())
+    mode = "QUICK (small synthetic data)" if is_quick() else "FULL (real datasets)"
+    print(f"gan_lab: mode {mode}; outputs under {output_root()}; data under {data_root()}")

@@ -1,0 +1,269 @@
+"""The one training loop every lesson uses.
+
+Nothing here knows about any architecture (the idea of minGPT's ``trainer.py``): a
+lesson hands the Trainer a step function, the objects to checkpoint, and optionally a
+function that draws a progress frame. The Trainer runs the step (compiled with
+``tf.function``, so it runs on the GPU when there is one), shows progress, keeps the loss
+history, writes TensorBoard scalars, frames and checkpoints, and resumes.
+
+Layout of a run folder::
+
+    run_dir/checkpoints/   tf.train.Checkpoint files (step, models, optimizers)
+    run_dir/frames/        step_000000.png ... progress frames, for the GIF
+    run_dir/tensorboard/   scalars
+    run_dir/history.json   logged losses per step
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from gan_lab import viz
+
+Callback = Callable[["Trainer", int, dict], None]
+
+
+class Trainer:
+    """Runs a train step over a dataset with progress, history, frames and checkpoints.
+
+    Args:
+        step_fn: ``step(batch) -> dict of scalar tensors`` (see ``gan_lab.steps``).
+        run_dir: folder of this run (see ``runtime.new_run_dir``).
+        trackables: what to checkpoint, e.g. ``{"generator": g, "g_optimizer": opt, ...}``.
+        sample_fn: optional ``() -> uint8 image (h, w, 3)``, drawn every ``sample_every``
+            steps, at the start and at the end, saved under ``frames/``.
+        title: caption prefix of every frame, e.g. ``"DCGAN on SYNTHETIC digits"``.
+        sample_every: steps between frames (default 100).
+        log_every: steps between history/TensorBoard entries and callbacks (default 10).
+        checkpoint_every: steps between checkpoints (default 500; one is also written at
+            the end of ``fit``).
+        callbacks: functions ``(trainer, step, logs)`` called after each log entry.
+        resume: restore the latest checkpoint in ``run_dir`` (default False). Without it,
+            a ``run_dir`` that already holds checkpoints is refused rather than overwritten.
+        compile: wrap ``step_fn`` in ``tf.function`` (default True; False runs eagerly,
+            for debugging).
+        jit_compile: also compile with XLA (default False; measure before turning it on).
+        max_to_keep: checkpoints kept (default 3).
+
+    Raises:
+        FileExistsError: ``run_dir`` has checkpoints and ``resume`` is False.
+    """
+
+    def __init__(
+        self,
+        step_fn: Callable[..., dict],
+        run_dir: str | Path,
+        trackables: dict,
+        *,
+        sample_fn: Callable[[], np.ndarray] | None = None,
+        title: str = "",
+        sample_every: int = 100,
+        log_every: int = 10,
+        checkpoint_every: int = 500,
+        callbacks: Iterable[Callback] = (),
+        resume: bool = False,
+        compile: bool = True,
+        jit_compile: bool = False,
+        max_to_keep: int = 3,
+    ):
+        for key, value in {
+            "sample_every": sample_every,
+            "log_every": log_every,
+            "checkpoint_every": checkpoint_every,
+        }.items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+        self.run_dir = Path(run_dir)
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise NotADirectoryError(f"run_dir {self.run_dir} is a file; give a folder.")
+        self.frames_dir = self.run_dir / "frames"
+        self.sample_fn, self.title = sample_fn, title
+        self.sample_every, self.log_every = sample_every, log_every
+        self.checkpoint_every = checkpoint_every
+        self.callbacks = list(callbacks)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.checkpoint = tf.train.Checkpoint(step=self.step, **trackables)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(self.run_dir / "checkpoints"), max_to_keep=max_to_keep
+        )
+        self.history: dict[str, list[float]] = {}
+        if resume:
+            self.restore()
+        elif self.manager.latest_checkpoint:
+            raise FileExistsError(
+                f"{self.run_dir} already holds checkpoints ({self.manager.latest_checkpoint}). "
+                "Pass resume=True to continue that run, or use a new run folder "
+                "(runtime.new_run_dir) to start afresh; nothing was overwritten."
+            )
+        self._step_fn = (
+            tf.function(step_fn, jit_compile=jit_compile, reduce_retracing=True)
+            if compile
+            else step_fn
+        )
+        self._writer = None
+        self.images_per_second = float("nan")
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def restore(self, checkpoint: str | None = None) -> int:
+        """Restore ``checkpoint`` (default: the latest) with its history; return its step.
+
+        Without any checkpoint in the run folder this is a no-op returning 0.
+        """
+        path = checkpoint or self.manager.latest_checkpoint
+        if path is None:
+            return 0
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        history_file = self.run_dir / "history.json"
+        if history_file.is_file():
+            saved = json.loads(history_file.read_text())
+            keep = [i for i, s in enumerate(saved.get("step", [])) if s <= int(self.step)]
+            self.history = {k: [v[i] for i in keep] for k, v in saved.items()}
+        return int(self.step)
+
+    def save(self) -> str:
+        """Write a checkpoint and the history now; return the checkpoint path."""
+        path = self.manager.save(checkpoint_number=int(self.step))
+        _write_json_atomically(self.run_dir / "history.json", self.history)
+        return path
+
+    # ------------------------------------------------------------------ training
+
+    def fit(
+        self,
+        dataset: tf.data.Dataset,
+        *,
+        steps: int | None = None,
+        epochs: int | None = None,
+        progress: bool = True,
+    ) -> dict[str, list[float]]:
+        """Train until the step counter reaches ``steps`` (or ``epochs`` passes).
+
+        The target is a total, so a resumed run continues where it stopped and ends
+        at the same step as an uninterrupted one.
+
+        Args:
+            dataset: yields batches for ``step_fn``; it is repeated as needed.
+            steps: total steps to reach.
+            epochs: total passes over ``dataset`` (needs a dataset of known length).
+            progress: show a progress bar (default True).
+
+        Returns:
+            The loss history: ``{"step": [...], "<loss>": [...], ...}``.
+
+        Raises:
+            FloatingPointError: a loss became NaN or Inf; names the step and the loss.
+                The last checkpoint on disk is the last good one.
+        """
+        total = self._total_steps(dataset, steps, epochs)
+        start = int(self.step)
+        if start == 0 and self.sample_fn is not None:
+            self._save_frame()
+        bar = tqdm(
+            total=total,
+            initial=start,
+            disable=not progress,
+            unit="step",
+            desc=self.title or "training",
+            mininterval=1.0,
+        )
+        began, images = time.perf_counter(), 0
+        try:
+            while int(self.step) < total:
+                seen = 0
+                for batch in dataset:
+                    seen += 1
+                    logs = self._step_fn(batch)
+                    self.step.assign_add(1)
+                    step = int(self.step)
+                    images += _batch_size(batch)
+                    bar.update(1)
+                    if step % self.log_every == 0 or step == total:
+                        values = self._log(step, logs)
+                        bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()}, refresh=False)
+                    if self.sample_fn is not None and (
+                        step % self.sample_every == 0 or step == total
+                    ):
+                        self._save_frame()
+                    if step % self.checkpoint_every == 0 or step == total:
+                        self.save()
+                    if step >= total:
+                        break
+                if seen == 0:
+                    raise ValueError("The dataset yielded no batches: check it is not empty.")
+        finally:
+            bar.close()
+            if self._writer is not None:
+                self._writer.flush()
+        elapsed = time.perf_counter() - began
+        self.images_per_second = images / elapsed if elapsed > 0 and images else float("nan")
+        return self.history
+
+    def _total_steps(self, dataset, steps, epochs) -> int:
+        if (steps is None) == (epochs is None):
+            raise ValueError(
+                f"Give exactly one of steps or epochs. Received: steps={steps}, epochs={epochs}"
+            )
+        if steps is not None:
+            if not isinstance(steps, int) or steps < 1:
+                raise ValueError(f"steps must be a positive integer. Received: steps={steps!r}")
+            return steps
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}")
+        per_epoch = int(dataset.cardinality())
+        if per_epoch < 1:
+            raise ValueError("epochs needs a dataset of known, finite length; pass steps instead.")
+        return epochs * per_epoch
+
+    def _log(self, step: int, logs: dict) -> dict[str, float]:
+        values = {k: float(v) for k, v in logs.items()}
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+        if bad:
+            last = self.manager.latest_checkpoint or "none yet"
+            raise FloatingPointError(
+                f"Training diverged at step {step}: {bad}. The last good checkpoint is kept "
+                f"({last}); lower the learning rate or resume from it."
+            )
+        self.history.setdefault("step", []).append(step)
+        for k, v in values.items():
+            self.history.setdefault(k, []).append(v)
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+        with self._writer.as_default(step=step):
+            for k, v in values.items():
+                tf.summary.scalar(k, v)
+        for callback in self.callbacks:
+            callback(self, step, values)
+        return values
+
+    def _save_frame(self) -> Path:
+        step = int(self.step)
+        frame = viz.add_caption(self.sample_fn(), f"{self.title}  step {step}".strip())
+        path = self.frames_dir / f"step_{step:06d}.png"
+        viz.save_png(frame, path)
+        return path
+
+    @property
+    def frames(self) -> list[Path]:
+        """The progress frames saved so far, in step order."""
+        return sorted(self.frames_dir.glob("step_*.png"))
+
+
+def _batch_size(batch) -> int:
+    first = tf.nest.flatten(batch)[0]
+    return int(first.shape[0]) if first.shape.rank else 1
+
+
+def _write_json_atomically(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)

@@ -1,0 +1,161 @@
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from gan_lab import data
+
+
+def write_idx(path, array, gz=True):
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + b"".join(
+        struct.pack(">I", n) for n in array.shape
+    )
+    payload = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(payload) if gz else payload)
+    return path
+
+
+def fake_mnist_idx(folder, prefix="t10k", n=5):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    y = rng.integers(0, 10, size=n, dtype=np.uint8)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", x)
+    write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", y)
+    return x, y
+
+
+# ------------------------------------------------------------------ synthetic digits
+
+
+def test_synthetic_digits_are_deterministic_and_balanced():
+    a, la = data.synthetic_digits(50, seed=1)
+    b, lb = data.synthetic_digits(50, seed=1)
+    c, _ = data.synthetic_digits(50, seed=2)
+    assert a.shape == (50, 28, 28, 1) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(la, lb)
+    assert not np.array_equal(a, c)
+    assert np.bincount(la).tolist() == [5] * 10
+    assert a.max() > 150 and a.mean() < 80  # bright strokes on a dark background
+
+
+def test_quick_mode_dataset_is_labelled_scaled_and_deterministic(monkeypatch, capsys):
+    monkeypatch.setenv("GAN_LAB_QUICK", "1")
+    ds = data.load_mnist(batch_size=32, seed=3)
+    assert "SYNTHETIC" in capsys.readouterr().out
+    first = next(iter(ds)).numpy()
+    assert first.shape == (32, 28, 28, 1) and first.dtype == np.float32
+    assert first.min() >= -1.0 and first.max() <= 1.0 and first.min() == -1.0
+    again = next(iter(data.load_mnist(batch_size=32, seed=3))).numpy()
+    np.testing.assert_array_equal(first, again)
+    assert data.load_digits("train").synthetic
+
+
+def test_dataset_with_labels_yields_pairs():
+    x, y = data.synthetic_digits(20)
+    images, labels = next(iter(data.to_dataset(x, 8, shuffle=False, labels=y)))
+    assert images.shape == (8, 28, 28, 1) and labels.numpy().tolist() == y[:8].tolist()
+
+
+def test_bad_split_and_batch_size_are_named():
+    with pytest.raises(ValueError, match="split='val'"):
+        data.load_digits("val", quick=True)
+    with pytest.raises(ValueError, match="batch_size=0"):
+        data.to_dataset(np.zeros((2, 28, 28, 1), np.uint8), 0)
+
+
+# ------------------------------------------------------------------ readers
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_read_idx_roundtrip(tmp_path, gz):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = write_idx(tmp_path / ("a.idx.gz" if gz else "a.idx"), array, gz)
+    np.testing.assert_array_equal(data.read_idx(path), array)
+
+
+def test_read_idx_bad_magic_names_file(tmp_path):
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.write_bytes(b"\x12\x34\x56\x78" + bytes(100))
+    with pytest.raises(data.DataError, match="t10k-images-idx3-ubyte.*magic"):
+        data.read_idx(path)
+
+
+def test_read_idx_truncated_names_file(tmp_path):
+    array = np.zeros((4, 28, 28), np.uint8)
+    path = write_idx(tmp_path / "x.idx", array, gz=False)
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(data.DataError, match="x.idx.*truncated"):
+        data.read_idx(path)
+
+
+def test_read_idx_corrupt_gzip_names_file(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(b"\x1f\x8b" + b"garbage" * 10)
+    with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte.gz"):
+        data.read_idx(path)
+
+
+def test_npz_reader_and_checksum(tmp_path):
+    x = np.zeros((3, 28, 28), np.uint8)
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=x, y_train=np.zeros(3), x_test=x[:1], y_test=np.zeros(1))
+    images, labels = data.read_mnist_npz(path, "test", sha256=None)
+    assert images.shape == (1, 28, 28) and labels.shape == (1,)
+    with pytest.raises(data.DataError, match=r"mnist\.npz.*expected sha256"):
+        data.read_mnist_npz(path, "test")  # not Keras' file: checksum differs
+    assert path.exists()  # a user's file is reported, never deleted
+
+
+def test_corrupt_npz_names_file(tmp_path):
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(data.DataError, match="mnist.npz"):
+        data.read_mnist_npz(path, "train", sha256=None)
+
+
+# ------------------------------------------------------------------ finding real MNIST
+
+
+def test_mnist_from_placed_idx_files(tmp_path):
+    x, y = fake_mnist_idx(tmp_path / "placed" / "mnist")
+    got = data.mnist_arrays("test", data_dir=tmp_path / "placed")
+    np.testing.assert_array_equal(got.images[..., 0], x)
+    np.testing.assert_array_equal(got.labels, y)
+    assert not got.synthetic and "real" in got.source
+
+
+def test_missing_labels_file_is_reported(tmp_path):
+    fake_mnist_idx(tmp_path / "m")
+    (tmp_path / "m" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(data.DatasetNotFoundError, match="labels file is missing"):
+        data.mnist_arrays("test", data_dir=tmp_path / "m", download_missing=False)
+
+
+def test_offline_full_mode_fails_fast_with_clear_error(tmp_path):
+    with pytest.raises(data.DatasetNotFoundError) as info:
+        data.load_mnist("train")  # full mode, empty data dir, download refused
+    message = str(info.value)
+    assert str(tmp_path / "data" / "mnist") in message
+    assert "127.0.0.1" in message and "GAN_LAB_QUICK=1" in message
+    assert not (tmp_path / "data" / "mnist" / "mnist.npz").exists()
+
+
+def test_download_checksum_mismatch_removes_partial_file(tmp_path):
+    source = tmp_path / "served.bin"
+    source.write_bytes(b"not mnist")
+    target = tmp_path / "cache" / "mnist.npz"
+    with pytest.raises(data.DataError, match="Checksum mismatch"):
+        data.download(source.as_uri(), target, sha256="0" * 64)
+    assert not target.exists() and not list(target.parent.glob("*.part"))
+
+
+def test_download_verified_file_lands(tmp_path):
+    source = tmp_path / "served.bin"
+    source.write_bytes(b"payload")
+    target = data.download(
+        source.as_uri(), tmp_path / "cache" / "f.bin", sha256=data.sha256_of(source)
+    )
+    assert target.read_bytes() == b"payload"

@@ -1,0 +1,46 @@
+import math
+
+import numpy as np
+import pytest
+
+from gan_lab import losses
+
+
+def test_zero_logits_cost_log2_per_term():
+    zeros = np.zeros((4, 1), np.float32)
+    assert float(losses.generator_loss(zeros)) == pytest.approx(math.log(2), rel=1e-6)
+    assert float(losses.discriminator_loss(zeros, zeros)) == pytest.approx(
+        2 * math.log(2), rel=1e-6
+    )
+
+
+def test_discriminator_loss_matches_hand_computation():
+    real, fake = np.array([[2.0], [-1.0]], np.float32), np.array([[0.5], [-3.0]], np.float32)
+    sig = lambda x: 1 / (1 + math.exp(-x))
+    expected_real = -(math.log(sig(2.0)) + math.log(sig(-1.0))) / 2
+    expected_fake = -(math.log(1 - sig(0.5)) + math.log(1 - sig(-3.0))) / 2
+    got = float(losses.discriminator_loss(real, fake))
+    assert got == pytest.approx(expected_real + expected_fake, rel=1e-5)
+
+
+def test_one_sided_label_smoothing_only_touches_real_targets():
+    real, fake = np.array([[1.0]], np.float32), np.array([[-2.0]], np.float32)
+    sig = lambda x: 1 / (1 + math.exp(-x))
+    expected = -(0.9 * math.log(sig(1.0)) + 0.1 * math.log(1 - sig(1.0))) - math.log(1 - sig(-2.0))
+    assert float(losses.discriminator_loss(real, fake, 0.1)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_generator_loss_is_non_saturating():
+    # D confidently rejects the fakes: -log D(G(z)) is large, so gradients are strong.
+    confident_reject = np.full((3, 1), -20.0, np.float32)
+    assert float(losses.generator_loss(confident_reject)) == pytest.approx(20.0, rel=1e-3)
+
+
+def test_losses_are_stable_for_huge_logits():
+    huge = np.array([[1e4], [-1e4]], np.float32)
+    assert np.isfinite(float(losses.discriminator_loss(huge, huge)))
+
+
+def test_label_smoothing_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="label_smoothing"):
+        losses.discriminator_loss(np.zeros((1, 1)), np.zeros((1, 1)), 1.5)

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from gan_lab import models
+
+
+def test_dcgan_generator_matches_tf_tutorial():
+    g = models.build_dcgan_generator()
+    assert g.count_params() == 2_330_944
+    out = g(np.random.normal(size=(3, 100)).astype("float32"), training=False).numpy()
+    assert out.shape == (3, 28, 28, 1)
+    assert out.min() >= -1.0 and out.max() <= 1.0
+
+
+def test_dcgan_discriminator_matches_tf_tutorial():
+    d = models.build_dcgan_discriminator()
+    assert d.count_params() == 212_865
+    assert d(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 1)
+
+
+def test_builders_are_configurable():
+    g = models.build_dcgan_generator(latent_dim=16, width=8, channels=3)
+    assert g.input_shape == (None, 16) and g.output_shape == (None, 28, 28, 3)
+    d = models.build_dcgan_discriminator(width=8, channels=3)
+    assert d.input_shape == (None, 28, 28, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match", [({"latent_dim": 0}, "latent_dim=0"), ({"width": "64"}, "width='64'")]
+)
+def test_bad_builder_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        models.build_dcgan_generator(**kwargs)
+
+
+def test_bad_dropout_is_named():
+    with pytest.raises(ValueError, match="dropout=1.5"):
+        models.build_dcgan_discriminator(dropout=1.5)

@@ -1,0 +1,50 @@
+import random
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_lab import runtime
+
+
+@pytest.mark.parametrize("value,expected", [("1", True), ("true", True), ("0", False), ("", False)])
+def test_is_quick_reads_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("GAN_LAB_QUICK", value)
+    assert runtime.is_quick() is expected
+
+
+def test_is_quick_rejects_garbage(monkeypatch):
+    monkeypatch.setenv("GAN_LAB_QUICK", "maybe")
+    with pytest.raises(ValueError, match="GAN_LAB_QUICK='maybe'"):
+        runtime.is_quick()
+
+
+def test_seed_everything_repeats_all_generators():
+    def draw():
+        return random.random(), np.random.rand(), float(tf.random.uniform([]))
+
+    runtime.seed_everything(7)
+    first = draw()
+    runtime.seed_everything(7)
+    assert draw() == first
+
+
+def test_new_run_dir_is_fresh_and_under_output_root(tmp_path):
+    a, b = runtime.new_run_dir("dcgan"), runtime.new_run_dir("dcgan")
+    assert a != b and a.is_dir() and b.is_dir()
+    assert a.parent.parent == tmp_path / "outputs"
+
+
+def test_output_root_that_is_a_file_is_refused(tmp_path, monkeypatch):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("keep me")
+    monkeypatch.setenv("GAN_LAB_OUTPUT_DIR", str(blocker))
+    with pytest.raises(ValueError, match="blocker"):
+        runtime.new_run_dir("dcgan")
+    assert blocker.read_text() == "keep me"
+
+
+def test_describe_device_warns_plainly_without_gpu(monkeypatch):
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    report = runtime.describe_device()
+    assert "WARNING" in report and "CPU" in report and "\n" not in report
