@@ -45,3 +45,42 @@ def generator_loss(fake_logits) -> tf.Tensor:
     point and strong gradients exactly then.
     """
     return bce_with_logits(1.0, fake_logits)
+
+
+def wasserstein_critic_loss(real_scores, fake_scores) -> tf.Tensor:
+    """The WGAN critic's loss ``E[f(G(z))] - E[f(x)]``: score real high, fakes low."""
+    return tf.reduce_mean(tf.cast(fake_scores, tf.float32)) - tf.reduce_mean(
+        tf.cast(real_scores, tf.float32)
+    )
+
+
+def wasserstein_generator_loss(fake_scores) -> tf.Tensor:
+    """The WGAN generator's loss ``-E[f(G(z))]``."""
+    return -tf.reduce_mean(tf.cast(fake_scores, tf.float32))
+
+
+def gradient_penalty(critic, real, fake, seed=None) -> tf.Tensor:
+    """WGAN-GP's penalty ``E[(||grad_x f(x_hat)||_2 - 1)^2]`` at random interpolates.
+
+    ``x_hat = eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per sample; the
+    norm is taken per sample over every non-batch axis (taking it over the wrong axes is
+    a known bug of published implementations).
+
+    Args:
+        critic: callable mapping samples to scores (batch, 1).
+        real, fake: tensors of the same shape (batch, ...).
+        seed: optional op seed of ``eps``.
+
+    Reference:
+        Gulrajani et al., "Improved Training of Wasserstein GANs", 2017.
+    """
+    real, fake = tf.cast(real, tf.float32), tf.cast(fake, tf.float32)
+    shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
+    eps = tf.random.uniform(shape, 0.0, 1.0, seed=seed)
+    x_hat = eps * real + (1.0 - eps) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat, training=True)
+    grads = tf.reshape(tape.gradient(scores, x_hat), [tf.shape(real)[0], -1])
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)
+    return tf.reduce_mean(tf.square(norms - 1.0))

@@ -7,6 +7,7 @@ docstrings are checked by the tests).
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 
@@ -89,3 +90,202 @@ def _check_positive(**values: int) -> None:
     for key, value in values.items():
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+
+
+def build_mlp(
+    input_dim: int,
+    output_dim: int,
+    hidden: tuple[int, ...] = (64, 64),
+    output_activation: str | None = None,
+    name: str = "mlp",
+) -> keras.Model:
+    """A small fully connected network, the generator and discriminator of the toy GANs.
+
+    [Dense => LeakyReLU(0.2)] per hidden layer => Dense(output_dim). As a generator:
+    ``input_dim`` = noise size, ``output_dim`` = data dimension, linear output. As a
+    discriminator or critic: ``input_dim`` = data dimension, ``output_dim`` = 1 (a logit).
+
+    Args:
+        input_dim: size of the input vector.
+        output_dim: size of the output vector.
+        hidden: units of each hidden layer (default (64, 64)).
+        output_activation: activation of the last layer (default None: linear).
+        name: model name.
+
+    Returns:
+        Model mapping (batch, input_dim) to (batch, output_dim).
+    """
+    _check_positive(input_dim=input_dim, output_dim=output_dim)
+    _check_positive(**{f"hidden[{i}]": units for i, units in enumerate(hidden)})
+    inputs = keras.Input((input_dim,))
+    x = inputs
+    for units in hidden:
+        x = layers.Dense(units)(x)  # (batch, units)
+        x = layers.LeakyReLU(0.2)(x)
+    outputs = layers.Dense(output_dim, activation=output_activation, dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# --------------------------------------------------------------------------- image-to-image
+
+
+def _normalization(norm: str):
+    """A fresh normalization layer by name: batch, instance (= GroupNorm with one channel
+    per group, no affine, as junyanz) or none."""
+    choices = {
+        "batch": lambda: layers.BatchNormalization(),
+        "instance": lambda: layers.GroupNormalization(
+            groups=-1, center=False, scale=False, epsilon=1e-5
+        ),
+        "none": lambda: None,
+    }
+    if norm not in choices:
+        raise ValueError(f"norm must be one of {sorted(choices)}. Received: norm={norm!r}")
+    return choices[norm]()
+
+
+def _init():
+    return keras.initializers.RandomNormal(0.0, 0.02)  # the pix2pix / CycleGAN papers
+
+
+def _down(x, filters: int, norm: str, use_bias: bool):
+    """Conv 4x4 stride 2 => norm => LeakyReLU(0.2): halves height and width."""
+    layer = _normalization(norm)
+    x = layers.Conv2D(
+        filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=_init()
+    )(x)
+    if layer is not None:
+        x = layer(x)
+    return layers.LeakyReLU(0.2)(x)
+
+
+def _up(x, filters: int, norm: str, dropout: float, use_bias: bool):
+    """ConvTranspose 4x4 stride 2 => norm => [Dropout] => ReLU: doubles height and width."""
+    layer = _normalization(norm)
+    x = layers.Conv2DTranspose(
+        filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=_init()
+    )(x)
+    if layer is not None:
+        x = layer(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return layers.ReLU()(x)
+
+
+def build_unet_generator(
+    image_size: int = 256,
+    channels: int = 3,
+    base_filters: int = 64,
+    max_filters: int = 512,
+    norm: str = "batch",
+    dropout: float = 0.5,
+    name: str = "unet_generator",
+) -> keras.Model:
+    """The pix2pix U-Net generator: an encoder-decoder with skip connections.
+
+    log2(image_size) down-blocks [Conv 4x4 s2 => norm => LeakyReLU(0.2)] (the first without
+    norm) take the image to 1x1; as many up-blocks minus one [ConvT 4x4 s2 => norm =>
+    Dropout on the first three => ReLU] come back, each concatenated with the encoder
+    output of the same size; a last ConvT 4x4 s2 => tanh makes the image. The recursive
+    "skip-connection block" of other frameworks builds the same network inside-out.
+
+    Args:
+        image_size: height = width of input and output, a power of 2 >= 8 (default 256:
+            8 down, 7 up).
+        channels: image channels in and out (default 3).
+        base_filters: filters of the first block; doubling per block (default 64).
+        max_filters: cap on filters per block (default 512).
+        norm: "batch" (default, as pix2pix), "instance" or "none".
+        dropout: rate on the first three up-blocks (default 0.5).
+        name: model name.
+
+    Returns:
+        Model mapping (batch, size, size, channels) in [-1, 1] to the same shape in
+        [-1, 1]; 54,425,859 parameters with the defaults (the TF pix2pix tutorial's).
+
+    Reference:
+        Isola et al., "Image-to-Image Translation with Conditional Adversarial Networks",
+        CVPR 2017; Ronneberger et al., "U-Net", 2015. LeakyReLU slope 0.2 as in the paper
+        (the TF tutorial's 0.3 is the Keras default); parameter counts are unaffected.
+    """
+    _check_positive(
+        image_size=image_size, channels=channels, base_filters=base_filters, max_filters=max_filters
+    )
+    depth = int(round(np.log2(image_size)))
+    if image_size < 8 or 2**depth != image_size:
+        raise ValueError(f"image_size must be a power of 2, at least 8. Received: {image_size}")
+    image = keras.Input((image_size, image_size, channels), name="image")
+    filters = [min(base_filters * 2**i, max_filters) for i in range(depth)]
+    bias = norm == "instance"  # batch norm's offset makes a bias redundant
+    x, skips = image, []
+    for i, f in enumerate(filters):  # 256 -> 128 -> ... -> 1
+        x = _down(x, f, "none" if i == 0 else norm, bias)  # (batch, size / 2^(i+1), ..., f)
+        skips.append(x)
+    for i, (f, skip) in enumerate(zip(filters[-2::-1], skips[-2::-1])):  # 1 -> 2 -> ... -> size/2
+        x = _up(x, f, norm, dropout if i < 3 else 0.0, bias)
+        x = layers.Concatenate()([x, skip])  # (batch, s, s, 2f)
+    output = layers.Conv2DTranspose(
+        channels,
+        4,
+        strides=2,
+        padding="same",
+        activation="tanh",
+        kernel_initializer=_init(),
+        dtype="float32",
+    )(x)
+    return keras.Model(image, output, name=name)  # (batch, size, size, channels)
+
+
+def build_patchgan_discriminator(
+    channels: int = 3,
+    conditional: bool = True,
+    norm: str = "batch",
+    base_filters: int = 64,
+    image_size: int | None = None,
+    name: str = "patchgan_discriminator",
+) -> keras.Model:
+    """The 70x70 PatchGAN: a grid of real/fake logits, one per overlapping image patch.
+
+    [Conv 4x4 s2 => norm => LeakyReLU(0.2)] x3 (the first without norm) => Conv 4x4 s1
+    (8x base filters) => norm => LeakyReLU => Conv 4x4 s1 => 1 logit per patch. Each logit
+    sees a 70x70 receptive field. With batch norm the convolutions have no bias (the TF
+    pix2pix tutorial); with instance norm they have one (junyanz ``n_layers=3``).
+
+    Args:
+        channels: channels of one image (default 3).
+        conditional: judge (input, target) pairs concatenated on channels, as pix2pix
+            does (default True); False judges single images, as CycleGAN does.
+        norm: "batch" (default, pix2pix), "instance" (CycleGAN) or "none".
+        base_filters: filters of the first conv (default 64).
+        image_size: fixed input size, or None (default) for any size.
+        name: model name.
+
+    Returns:
+        Model mapping (batch, h, w, channels) -- or a list [input, target] when
+        conditional -- to logits (batch, h/8 - 2, w/8 - 2, 1): 30x30 at 256 px.
+        2,770,433 parameters with the defaults; 2,764,737 with conditional=False,
+        norm="instance".
+    """
+    _check_positive(channels=channels, base_filters=base_filters)
+    shape = (image_size, image_size, channels)
+    inputs = [keras.Input(shape, name="input_image"), keras.Input(shape, name="target_image")]
+    if conditional:
+        x = layers.Concatenate()(inputs)  # (batch, 256, 256, 2 * channels)
+    else:
+        inputs = inputs[1]
+        x = inputs
+    bias = norm == "instance"
+    x = _down(x, base_filters, "none", bias)  # (batch, 128, 128, 64)
+    x = _down(x, 2 * base_filters, norm, bias)  # (batch, 64, 64, 128)
+    x = _down(x, 4 * base_filters, norm, bias)  # (batch, 32, 32, 256)
+    x = layers.ZeroPadding2D()(x)  # (batch, 34, 34, 256)
+    x = layers.Conv2D(8 * base_filters, 4, use_bias=bias, kernel_initializer=_init())(x)
+    layer = _normalization(norm)
+    if layer is not None:
+        x = layer(x)  # (batch, 31, 31, 512)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.ZeroPadding2D()(x)  # (batch, 33, 33, 512)
+    logits = layers.Conv2D(1, 4, kernel_initializer=_init(), dtype="float32")(
+        x
+    )  # (batch, 30, 30, 1)
+    return keras.Model(inputs, logits, name=name)

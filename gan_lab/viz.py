@@ -166,3 +166,93 @@ def plot_history(history: dict, keys: Sequence[str] | None = None, title: str = 
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def figure_to_array(fig) -> np.ndarray:
+    """Render a matplotlib Figure to a uint8 RGB array and close it (for GIF frames)."""
+    import matplotlib.pyplot as plt
+
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return image
+
+
+def plot_toy_1d(real_density, samples, xs, d_values, title: str = "", optimal_d=None):
+    """One frame of a 1-D toy GAN: real density, histogram of fakes, and D's verdicts.
+
+    Args:
+        real_density: p_data evaluated at ``xs``.
+        samples: generated samples (n,) or (n, 1).
+        xs: the grid of x values, ascending.
+        d_values: D(x) = sigmoid(logit) at ``xs``, in [0, 1].
+        title: figure title.
+        optimal_d: optional D*(x) = p_data / (p_data + p_g) at ``xs``, drawn dashed.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=90)
+    ax.fill_between(xs, real_density, color="tab:green", alpha=0.35, label="real density p_data")
+    ax.hist(
+        np.ravel(samples),
+        bins=80,
+        range=(xs[0], xs[-1]),
+        density=True,
+        color="tab:blue",
+        alpha=0.6,
+        label="generated samples (histogram)",
+    )
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(0, max(1.2, 1.15 * float(np.max(real_density))))
+    ax.set_xlabel("x")
+    ax.plot(xs, d_values, color="tab:red", lw=2, label="D(x): probability 'real'")
+    if optimal_d is not None:
+        ax.plot(xs, optimal_d, color="tab:red", lw=1, ls="--", label="D*(x) for this generator")
+    ax.axhline(0.5, color="gray", lw=0.8, ls=":")
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ring(samples, centers, title: str = "", ax=None, covered=None, limit: float = 2.6):
+    """Where 2-D samples fall over the modes of the ring toy, as a density image.
+
+    Args:
+        samples: (n, 2) generated samples.
+        centers: (modes, 2) mode centres, drawn as circles.
+        title: axes title.
+        ax: matplotlib Axes to draw into (default: a new figure).
+        covered: optional boolean per mode; covered modes are circled green, missed red.
+        limit: half-width of the square shown (default 2.6).
+
+    Returns:
+        The Figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.2, 3.2), dpi=90)
+    samples = np.asarray(samples)
+    ax.hist2d(
+        samples[:, 0],
+        samples[:, 1],
+        bins=90,
+        range=[[-limit, limit], [-limit, limit]],
+        norm=LogNorm(),
+        cmap="viridis",
+        cmin=1,
+    )
+    ax.set_facecolor("black")
+    colors = (
+        ["white"] * len(centers) if covered is None else ["lime" if c else "red" for c in covered]
+    )
+    ax.scatter(centers[:, 0], centers[:, 1], s=180, facecolors="none", edgecolors=colors, lw=1.5)
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    return ax.figure

@@ -159,3 +159,32 @@ def test_download_verified_file_lands(tmp_path):
         source.as_uri(), tmp_path / "cache" / "f.bin", sha256=data.sha256_of(source)
     )
     assert target.read_bytes() == b"payload"
+
+
+# ------------------------------------------------------------------ toy distributions
+
+
+def test_toy_samples_have_the_stated_moments():
+    g = data.sample_toy("gaussian", 50_000, seed=0)
+    assert g.shape == (50_000, 1) and g.dtype == np.float32
+    assert abs(g.mean() - 3.0) < 0.02 and abs(g.std() - 0.5) < 0.02
+    m = data.sample_toy("mixture", 50_000, seed=0)
+    assert abs((m > 0).mean() - 0.5) < 0.02 and abs(m[m > 0].mean() - 2.0) < 0.02
+    ring = data.sample_toy("ring", 8000, seed=0)
+    radii = np.linalg.norm(ring, axis=1)
+    assert ring.shape == (8000, 2) and abs(radii.mean() - 2.0) < 0.01
+
+
+def test_toy_density_integrates_to_one():
+    xs = np.linspace(-6, 8, 20_001)
+    for kind in ("gaussian", "mixture"):
+        assert np.trapezoid(data.toy_density(kind, xs), xs) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_toy_dataset_batches_are_full_and_kind_is_checked():
+    batches = list(data.toy_dataset("ring", n=1000, batch_size=300))
+    assert [b.shape[0] for b in batches] == [300, 300, 300]
+    with pytest.raises(ValueError, match="kind='moons'"):
+        data.sample_toy("moons", 10)
+    with pytest.raises(ValueError, match="1-D"):
+        data.toy_density("ring", np.zeros(3))

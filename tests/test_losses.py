@@ -44,3 +44,21 @@ def test_losses_are_stable_for_huge_logits():
 def test_label_smoothing_out_of_range_is_refused():
     with pytest.raises(ValueError, match="label_smoothing"):
         losses.discriminator_loss(np.zeros((1, 1)), np.zeros((1, 1)), 1.5)
+
+
+def test_wasserstein_losses_hand_values():
+    real, fake = np.array([[2.0], [4.0]], np.float32), np.array([[1.0], [-1.0]], np.float32)
+    assert float(losses.wasserstein_critic_loss(real, fake)) == pytest.approx(0.0 - 3.0)
+    assert float(losses.wasserstein_generator_loss(fake)) == pytest.approx(0.0)
+
+
+def test_gradient_penalty_of_linear_critic_is_exact():
+    import tensorflow as tf
+
+    # f(x) = sum(w * x) over a (2, 3) input: its gradient is w everywhere.
+    w = tf.constant([[3.0, 0.0, 0.0], [4.0, 0.0, 12.0]])  # ||w|| = 13
+    critic = lambda x, training=True: tf.reduce_sum(x * w, axis=[1, 2])[:, None]
+    real = tf.random.normal([4, 2, 3])
+    gp = losses.gradient_penalty(critic, real, tf.zeros_like(real))
+    # The per-sample norm runs over all non-batch axes: (13 - 1)^2 = 144.
+    assert float(gp) == pytest.approx(144.0, rel=1e-4)

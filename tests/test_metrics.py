@@ -29,3 +29,42 @@ def test_digit_classifier_learns_separable_digits():
     model, (held_x, held_y) = metrics.train_digit_classifier(x, y, epochs=4, batch_size=32)
     assert model.count_params() < 50_000 and len(held_x) == 40
     assert metrics.accuracy(model, held_x, held_y) > 0.8  # chance is 0.1
+
+
+def test_wasserstein_1d_known_values():
+    assert metrics.wasserstein_1d([0.0, 0.0], [1.0, 1.0]) == pytest.approx(1.0)
+    assert metrics.wasserstein_1d([0.0, 1.0], [0.0, 1.0]) == 0.0
+    # Unequal sizes: {0} against {0, 2}: half the mass moves by 2.
+    assert metrics.wasserstein_1d([0.0], [0.0, 2.0]) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, 20_000), rng.normal(2, 1, 20_000)
+    assert metrics.wasserstein_1d(a, b) == pytest.approx(2.0, abs=0.05)  # shift of the means
+
+
+def test_wasserstein_1d_matches_numpy_quantiles():
+    rng = np.random.default_rng(1)
+    a, b = rng.exponential(1.0, 5000), rng.uniform(0, 3, 5000)
+    levels = (np.arange(5000) + 0.5) / 5000
+    by_quantiles = np.mean(np.abs(np.quantile(a, levels) - np.quantile(b, levels)))
+    assert metrics.wasserstein_1d(a, b) == pytest.approx(by_quantiles, rel=0.02)
+
+
+def test_mode_coverage_counts_covered_modes_and_quality():
+    centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    on_first = np.zeros((30, 2)) + [0.01, 0.0]
+    few_on_second = np.tile([10.0, 0.05], (5, 1))  # 5 < min_count: not covered
+    off_mode = np.tile([5.0, 5.0], (15, 1))
+    result = metrics.mode_coverage(
+        np.concatenate([on_first, few_on_second, off_mode]), centers, std=0.1, min_count=20
+    )
+    assert result["modes"] == 1
+    assert result["high_quality"] == pytest.approx(35 / 50)
+    assert result["per_mode"].tolist() == [30, 5, 0]
+
+
+def test_mode_coverage_on_the_real_ring_is_perfect():
+    from gan_lab import data
+
+    real = data.sample_toy("ring", 2500, seed=0)
+    result = metrics.mode_coverage(real, data.ring_centers(), std=0.02)
+    assert result["modes"] == 8 and result["high_quality"] > 0.98

@@ -36,3 +36,11 @@ def test_bad_builder_arguments_are_named(kwargs, match):
 def test_bad_dropout_is_named():
     with pytest.raises(ValueError, match="dropout=1.5"):
         models.build_dcgan_discriminator(dropout=1.5)
+
+
+def test_mlp_builder_shapes_and_validation():
+    g = models.build_mlp(8, 2, hidden=(16, 16))
+    assert g(np.zeros((5, 8), "float32")).shape == (5, 2)
+    assert g.count_params() == (8 * 16 + 16) + (16 * 16 + 16) + (16 * 2 + 2)
+    with pytest.raises(ValueError, match=r"hidden\[1\]=0"):
+        models.build_mlp(2, 1, hidden=(4, 0))
