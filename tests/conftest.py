@@ -12,4 +12,4 @@ def _isolated_roots(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_LAB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("GAN_LAB_QUICK", raising=False)
     # A closed local port: downloads fail at once, as on an offline machine.
-    monkeypatch.setattr("gan_lab.data.MNIST_URL", "http://127.0.0.1:9/mnist.npz")
+    monkeypatch.setattr("gan_lab.data.digits.MNIST_URL", "http://127.0.0.1:9/mnist.npz")

@@ -1,18 +1,8 @@
-"""Datasets: the real ones (downloaded with checksums, or placed by the user) and the
-small synthetic ones that quick mode generates offline.
-
-Every loader returns images scaled to [-1, 1]. Synthetic data is never substituted for
-real data: quick mode is chosen explicitly (``GAN_LAB_QUICK=1`` or ``quick=True``), and
-its data says so in ``source``, in every printout and in every figure title.
-"""
+"""Digits: real MNIST (Keras' mnist.npz or the idx files) and gan_lab's synthetic digits."""
 
 from __future__ import annotations
 
 import gzip
-import hashlib
-import os
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,19 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from gan_lab import runtime
+from gan_lab.data.files import DataError, DatasetNotFoundError, download, sha256_of
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 _QUICK_SIZES = {"train": 2048, "test": 512}  # synthetic digits per split in quick mode
-
-
-class DataError(ValueError):
-    """A data file exists but is not what it should be (corrupt, wrong checksum, wrong shape)."""
-
-
-class DatasetNotFoundError(FileNotFoundError):
-    """A real dataset is neither on disk nor downloadable."""
 
 
 @dataclass(frozen=True)
@@ -51,46 +34,6 @@ class ImageSet:
     labels: np.ndarray | None
     source: str
     synthetic: bool
-
-
-# --------------------------------------------------------------------------- files
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def download(url: str, path: Path, sha256: str | None = None, timeout: float = 20.0) -> Path:
-    """Download ``url`` to ``path`` via a ``.part`` file, verifying its sha256.
-
-    The file appears at ``path`` only once complete and verified, so an interrupted or
-    corrupt download never looks like a valid cached file.
-
-    Raises:
-        OSError: the download failed (offline, host unreachable, HTTP error).
-        DataError: the downloaded bytes do not match ``sha256``; the partial file is removed.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as f:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
-                f.write(chunk)
-        if sha256 is not None and (got := sha256_of(part)) != sha256:
-            raise DataError(
-                f"Checksum mismatch for {url} (saved as {part}): expected sha256 {sha256}, "
-                f"got {got}. The partial file was removed; retry, or download the file by "
-                f"hand and place it at {path}."
-            )
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
-    return path
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -150,9 +93,6 @@ def read_mnist_npz(path: Path, split: str, sha256: str | None = MNIST_SHA256):
         raise DataError(
             f"Cannot read {path} as mnist.npz ({e}). Delete it and place a fresh copy."
         ) from e
-
-
-# --------------------------------------------------------------------------- MNIST
 
 
 def _check_split(split: str) -> str:
@@ -332,9 +272,6 @@ def load_mnist(
     return to_dataset(data.images, batch_size, shuffle, seed, data.labels if with_labels else None)
 
 
-# --------------------------------------------------------------------------- synthetic digits
-
-
 def _arc(cx, cy, rx, ry, start, stop, n=24):
     t = np.radians(np.linspace(start, stop, n))
     return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
@@ -404,85 +341,3 @@ def synthetic_digits(n: int, seed: int = 0, size: int = 28):
                 draw.ellipse((x - r, y - r, x + r, y + r), fill=ink)
         images[i, ..., 0] = np.asarray(canvas.resize((size, size), Image.LANCZOS))
     return images, labels.astype(np.int64)
-
-
-def fetch_all(data_dir: str | Path | None = None) -> None:
-    """Download (or find) every real dataset of the course and report it: ``make data``."""
-    for split in ("train", "test"):
-        found = mnist_arrays(split, data_dir)
-        print(f"ok: {found.source}, {len(found.images)} images")
-
-
-if __name__ == "__main__":
-    fetch_all()
-
-
-# --------------------------------------------------------------------------- toy distributions
-
-
-def ring_centers(modes: int = 8, radius: float = 2.0) -> np.ndarray:
-    """Centres (modes, 2) of the ring-of-Gaussians toy, evenly spaced on a circle."""
-    angles = 2 * np.pi * np.arange(modes) / modes
-    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
-
-
-# name -> (dimension, components as (weight, mean, std)); the ring's means come from ring_centers.
-TOY_DISTRIBUTIONS = {
-    "gaussian": (1, [(1.0, 3.0, 0.5)]),
-    "mixture": (1, [(0.5, -2.0, 0.4), (0.5, 2.0, 0.4)]),
-    "ring": (2, [(1 / 8, tuple(c), 0.02) for c in ring_centers()]),
-}
-
-
-def _toy(kind: str):
-    if kind not in TOY_DISTRIBUTIONS:
-        raise ValueError(
-            f"kind must be one of {sorted(TOY_DISTRIBUTIONS)}. Received: kind={kind!r}"
-        )
-    return TOY_DISTRIBUTIONS[kind]
-
-
-def sample_toy(kind: str, n: int, seed: int = 0) -> np.ndarray:
-    """Draw ``n`` samples of a toy distribution (a mixture of Gaussians).
-
-    Args:
-        kind: ``"gaussian"`` (1-D, N(3, 0.5^2)), ``"mixture"`` (1-D, two bumps at -2 and 2,
-            std 0.4) or ``"ring"`` (2-D, 8 Gaussians of std 0.02 on a circle of radius 2).
-        n: number of samples.
-        seed: seed of the draw.
-
-    Returns:
-        float32 array (n, dim).
-    """
-    dim, components = _toy(kind)
-    rng = np.random.default_rng(seed)
-    weights = np.array([w for w, _, _ in components])
-    which = rng.choice(len(components), size=n, p=weights / weights.sum())
-    means = np.array([np.broadcast_to(m, (dim,)) for _, m, _ in components], np.float64)
-    stds = np.array([s for _, _, s in components])
-    return (means[which] + rng.normal(size=(n, dim)) * stds[which, None]).astype(np.float32)
-
-
-def toy_density(kind: str, x: np.ndarray) -> np.ndarray:
-    """The probability density of a 1-D toy distribution at points ``x``."""
-    dim, components = _toy(kind)
-    if dim != 1:
-        raise ValueError(f"toy_density is for 1-D toys. Received: kind={kind!r} ({dim}-D)")
-    x = np.asarray(x, np.float64)
-    return sum(
-        w * np.exp(-0.5 * ((x - m) / s) ** 2) / (s * np.sqrt(2 * np.pi)) for w, m, s in components
-    )
-
-
-def toy_dataset(kind: str, n: int = 20_000, batch_size: int = 256, seed: int = 0):
-    """``n`` samples of a toy distribution as a shuffled, batched ``tf.data.Dataset``.
-
-    Batches are full (the remainder is dropped), so every step sees ``batch_size`` samples.
-    """
-    import tensorflow as tf
-
-    if batch_size < 1 or batch_size > n:
-        raise ValueError(f"batch_size must be in [1, n={n}]. Received: batch_size={batch_size}")
-    samples = sample_toy(kind, n, seed)
-    ds = tf.data.Dataset.from_tensor_slices(samples).shuffle(n, seed=seed)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,49 @@
+"""Datasets: the real ones (downloaded with checksums, or placed by the user) and the
+small synthetic ones that quick mode generates offline.
+
+Every loader returns images scaled to [-1, 1]. Synthetic data is never substituted for
+real data: quick mode is chosen explicitly (``GAN_LAB_QUICK=1`` or ``quick=True``), and
+its data says so in ``source``, in every printout and in every figure title.
+
+Modules: ``files`` (checksums, downloads, errors), ``digits`` (MNIST and synthetic
+digits), ``toy`` (toy distributions). Their public names are available from here.
+"""
+
+from gan_lab.data.digits import (
+    MNIST_SHA256,
+    MNIST_URL,
+    ImageSet,
+    load_digits,
+    load_mnist,
+    mnist_arrays,
+    normalize,
+    read_idx,
+    read_mnist_npz,
+    synthetic_digits,
+    to_dataset,
+)
+from gan_lab.data.files import DataError, DatasetNotFoundError, download, sha256_of
+from gan_lab.data.toy import TOY_DISTRIBUTIONS, ring_centers, sample_toy, toy_density, toy_dataset
+
+__all__ = [
+    "MNIST_SHA256",
+    "MNIST_URL",
+    "TOY_DISTRIBUTIONS",
+    "DataError",
+    "DatasetNotFoundError",
+    "ImageSet",
+    "download",
+    "load_digits",
+    "load_mnist",
+    "mnist_arrays",
+    "normalize",
+    "read_idx",
+    "read_mnist_npz",
+    "ring_centers",
+    "sample_toy",
+    "sha256_of",
+    "synthetic_digits",
+    "to_dataset",
+    "toy_dataset",
+    "toy_density",
+]

@@ -1,0 +1,14 @@
+"""``make data``: download (or find) every real dataset of the course and report it."""
+
+from gan_lab import data
+
+def fetch_all(data_dir: str | Path | None = None) -> None:
+    """Download (or find) every real dataset of the course and report it: ``make data``."""
+    for split in ("train", "test"):
+        found = data.mnist_arrays(split, data_dir)
+        print(f"ok: {found.source}, {len(found.images)} images")
+
+
+
+if __name__ == "__main__":
+    fetch_all()

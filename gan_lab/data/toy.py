@@ -1,0 +1,73 @@
+"""Toy distributions for lesson 1: 1-D Gaussians and a ring of 2-D Gaussians."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def ring_centers(modes: int = 8, radius: float = 2.0) -> np.ndarray:
+    """Centres (modes, 2) of the ring-of-Gaussians toy, evenly spaced on a circle."""
+    angles = 2 * np.pi * np.arange(modes) / modes
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+
+
+# name -> (dimension, components as (weight, mean, std)); the ring's means come from ring_centers.
+TOY_DISTRIBUTIONS = {
+    "gaussian": (1, [(1.0, 3.0, 0.5)]),
+    "mixture": (1, [(0.5, -2.0, 0.4), (0.5, 2.0, 0.4)]),
+    "ring": (2, [(1 / 8, tuple(c), 0.02) for c in ring_centers()]),
+}
+
+
+def _toy(kind: str):
+    if kind not in TOY_DISTRIBUTIONS:
+        raise ValueError(
+            f"kind must be one of {sorted(TOY_DISTRIBUTIONS)}. Received: kind={kind!r}"
+        )
+    return TOY_DISTRIBUTIONS[kind]
+
+
+def sample_toy(kind: str, n: int, seed: int = 0) -> np.ndarray:
+    """Draw ``n`` samples of a toy distribution (a mixture of Gaussians).
+
+    Args:
+        kind: ``"gaussian"`` (1-D, N(3, 0.5^2)), ``"mixture"`` (1-D, two bumps at -2 and 2,
+            std 0.4) or ``"ring"`` (2-D, 8 Gaussians of std 0.02 on a circle of radius 2).
+        n: number of samples.
+        seed: seed of the draw.
+
+    Returns:
+        float32 array (n, dim).
+    """
+    dim, components = _toy(kind)
+    rng = np.random.default_rng(seed)
+    weights = np.array([w for w, _, _ in components])
+    which = rng.choice(len(components), size=n, p=weights / weights.sum())
+    means = np.array([np.broadcast_to(m, (dim,)) for _, m, _ in components], np.float64)
+    stds = np.array([s for _, _, s in components])
+    return (means[which] + rng.normal(size=(n, dim)) * stds[which, None]).astype(np.float32)
+
+
+def toy_density(kind: str, x: np.ndarray) -> np.ndarray:
+    """The probability density of a 1-D toy distribution at points ``x``."""
+    dim, components = _toy(kind)
+    if dim != 1:
+        raise ValueError(f"toy_density is for 1-D toys. Received: kind={kind!r} ({dim}-D)")
+    x = np.asarray(x, np.float64)
+    return sum(
+        w * np.exp(-0.5 * ((x - m) / s) ** 2) / (s * np.sqrt(2 * np.pi)) for w, m, s in components
+    )
+
+
+def toy_dataset(kind: str, n: int = 20_000, batch_size: int = 256, seed: int = 0):
+    """``n`` samples of a toy distribution as a shuffled, batched ``tf.data.Dataset``.
+
+    Batches are full (the remainder is dropped), so every step sees ``batch_size`` samples.
+    """
+    import tensorflow as tf
+
+    if batch_size < 1 or batch_size > n:
+        raise ValueError(f"batch_size must be in [1, n={n}]. Received: batch_size={batch_size}")
+    samples = sample_toy(kind, n, seed)
+    ds = tf.data.Dataset.from_tensor_slices(samples).shuffle(n, seed=seed)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
