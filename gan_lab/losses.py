@@ -84,3 +84,28 @@ def gradient_penalty(critic, real, fake, seed=None) -> tf.Tensor:
     grads = tf.reshape(tape.gradient(scores, x_hat), [tf.shape(real)[0], -1])
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def l1(a, b) -> tf.Tensor:
+    """Mean absolute difference between two tensors (the pix2pix and CycleGAN L1 terms)."""
+    return tf.reduce_mean(tf.abs(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)))
+
+
+def pix2pix_generator_loss(
+    fake_logits, generated, target, l1_weight: float = 100.0, gan_weight: float = 1.0
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """The pix2pix generator's loss: ``gan_weight * GAN + l1_weight * L1(target, generated)``.
+
+    The GAN term (non-saturating, on the PatchGAN's logits) asks for outputs the
+    discriminator takes for real photos; the L1 term asks for outputs close to the
+    target pixel by pixel. ``gan_weight=0`` is the paper's L1-only ablation.
+
+    Returns:
+        (total, gan term, l1 term), each a scalar; the terms unweighted.
+
+    Reference:
+        Isola et al. 2017, eq. 4 (lambda = 100).
+    """
+    gan = generator_loss(fake_logits) if gan_weight else tf.constant(0.0)
+    l1_term = l1(target, generated)
+    return gan_weight * gan + l1_weight * l1_term, gan, l1_term

@@ -131,3 +131,31 @@ def mode_coverage(
         "high_quality": float(good.mean()),
         "per_mode": per_mode,
     }
+
+
+def image_scores(predictions, targets) -> dict[str, float]:
+    """L1, PSNR and SSIM between predicted and target images, averaged over images.
+
+    Both in [-1, 1] (float) or uint8; scores are computed on the [0, 1] scale: L1 is the
+    mean absolute difference (0 best), PSNR in dB (higher is better, inf for identical
+    images), SSIM in [-1, 1] (1 for identical images).
+    """
+    import tensorflow as tf
+
+    def unit(images):
+        images = np.asarray(images)
+        if images.dtype == np.uint8:
+            return images.astype(np.float32) / 255.0
+        return (images.astype(np.float32) + 1.0) / 2.0
+
+    p, t = unit(predictions), unit(targets)
+    if p.shape != t.shape or p.ndim != 4:
+        raise ValueError(
+            f"predictions and targets must be (n, h, w, c) of one shape. "
+            f"Received: {p.shape} and {t.shape}"
+        )
+    return {
+        "l1": float(np.mean(np.abs(p - t))),
+        "psnr": float(np.mean(tf.image.psnr(p, t, max_val=1.0))),
+        "ssim": float(np.mean(tf.image.ssim(p, t, max_val=1.0))),
+    }

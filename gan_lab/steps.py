@@ -116,3 +116,52 @@ def make_wgan_gp_step(
         }
 
     return step
+
+
+def make_pix2pix_step(
+    generator: keras.Model,
+    discriminator: keras.Model,
+    g_optimizer: keras.optimizers.Optimizer,
+    d_optimizer: keras.optimizers.Optimizer,
+    l1_weight: float = 100.0,
+    gan_weight: float = 1.0,
+) -> Callable[[tuple], dict]:
+    """The pix2pix step: a conditional GAN plus L1, from one (input, target) batch.
+
+    D judges (input, target) pairs as real and (input, G(input)) pairs as fake, so it
+    learns whether the output fits its input, patch by patch. With ``gan_weight=0`` the
+    step is the paper's L1-only ablation and D is neither used nor updated.
+
+    Returns:
+        ``step((input, target)) -> {"gen_total", "gen_gan", "gen_l1", "disc"}``.
+
+    Reference:
+        Isola et al. 2017; TF tutorial "pix2pix" (lambda 100, Adam(2e-4, beta_1=0.5)).
+    """
+    adversarial = bool(gan_weight)
+
+    def step(batch):
+        input_image, target = batch
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            generated = generator(input_image, training=True)
+            if adversarial:
+                real_logits = discriminator([input_image, target], training=True)
+                fake_logits = discriminator([input_image, generated], training=True)
+            else:
+                fake_logits = None
+            total, gan, l1 = losses.pix2pix_generator_loss(
+                fake_logits, generated, target, l1_weight, gan_weight
+            )
+            disc = (
+                losses.discriminator_loss(real_logits, fake_logits)
+                if adversarial
+                else tf.constant(0.0)
+            )
+        grads = g_tape.gradient(total, generator.trainable_variables)
+        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
+        if adversarial:
+            grads = d_tape.gradient(disc, discriminator.trainable_variables)
+            d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
+        return {"gen_total": total, "gen_gan": gan, "gen_l1": l1, "disc": disc}
+
+    return step

@@ -68,3 +68,21 @@ def test_mode_coverage_on_the_real_ring_is_perfect():
     real = data.sample_toy("ring", 2500, seed=0)
     result = metrics.mode_coverage(real, data.ring_centers(), std=0.02)
     assert result["modes"] == 8 and result["high_quality"] > 0.98
+
+
+def test_image_scores_identical_and_known_perturbation():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0.2, 0.8, size=(3, 32, 32, 3)).astype(np.float32)
+    same = metrics.image_scores(images * 2 - 1, images * 2 - 1)
+    assert same["l1"] == 0.0 and same["ssim"] == pytest.approx(1.0) and np.isinf(same["psnr"])
+    shifted = metrics.image_scores((images + 0.1) * 2 - 1, images * 2 - 1)
+    assert shifted["l1"] == pytest.approx(0.1, abs=1e-6)
+    assert shifted["psnr"] == pytest.approx(20.0, abs=1e-3)  # MSE 0.01 -> 20 dB
+    assert shifted["ssim"] < 1.0
+
+
+def test_image_scores_accept_uint8_and_check_shapes():
+    a = np.zeros((1, 16, 16, 3), np.uint8)
+    assert metrics.image_scores(a, a)["l1"] == 0.0
+    with pytest.raises(ValueError, match="one shape"):
+        metrics.image_scores(a, np.zeros((1, 8, 8, 3), np.uint8))

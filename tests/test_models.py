@@ -44,3 +44,35 @@ def test_mlp_builder_shapes_and_validation():
     assert g.count_params() == (8 * 16 + 16) + (16 * 16 + 16) + (16 * 2 + 2)
     with pytest.raises(ValueError, match=r"hidden\[1\]=0"):
         models.build_mlp(2, 1, hidden=(4, 0))
+
+
+def test_unet_generator_matches_tf_pix2pix_tutorial():
+    g = models.build_unet_generator()
+    assert g.count_params() == 54_425_859
+    assert g.output_shape == (None, 256, 256, 3)
+    assert sum("dropout" in layer.name for layer in g.layers) == 3
+
+
+def test_unet_generator_small_and_instance_norm():
+    g = models.build_unet_generator(32, base_filters=8, max_filters=32, norm="instance")
+    out = g(np.random.uniform(-1, 1, (2, 32, 32, 3)).astype("float32"), training=False).numpy()
+    assert out.shape == (2, 32, 32, 3) and np.abs(out).max() <= 1.0
+    assert any("group_normalization" in layer.name for layer in g.layers)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match", [({"image_size": 100}, "power of 2"), ({"norm": "layer"}, "norm='layer'")]
+)
+def test_unet_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        models.build_unet_generator(**kwargs)
+
+
+def test_patchgan_matches_tf_tutorial_and_junyanz():
+    d = models.build_patchgan_discriminator()
+    assert d.count_params() == 2_770_433
+    x = np.zeros((1, 256, 256, 3), "float32")
+    assert d([x, x]).shape == (1, 30, 30, 1)
+    cyc = models.build_patchgan_discriminator(conditional=False, norm="instance")
+    assert cyc.count_params() == 2_764_737
+    assert cyc(np.zeros((1, 64, 64, 3), "float32")).shape == (1, 6, 6, 1)

@@ -149,3 +149,21 @@ def test_run_dir_that_is_a_file_is_refused(tmp_path):
     with pytest.raises(NotADirectoryError, match="run"):
         training.Trainer(step, tmp_path / "run", parts)
     assert (tmp_path / "run").read_text() == "precious"
+
+
+@pytest.mark.parametrize("gan_weight", [1.0, 0.0])
+def test_pix2pix_step_updates_weights_with_finite_losses(gan_weight):
+    keras.utils.set_random_seed(0)
+    g = models.build_unet_generator(32, base_filters=8, max_filters=16)
+    d = models.build_patchgan_discriminator(base_filters=8)
+    g_opt, d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
+    step = tf.function(steps.make_pix2pix_step(g, d, g_opt, d_opt, gan_weight=gan_weight))
+    batch = (tf.random.uniform([2, 32, 32, 3], -1, 1), tf.random.uniform([2, 32, 32, 3], -1, 1))
+    g_before = [w.numpy().copy() for w in g.trainable_weights]
+    d_before = [w.numpy().copy() for w in d.trainable_weights]
+    logs = step(batch)
+    assert set(logs) == {"gen_total", "gen_gan", "gen_l1", "disc"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert all(not np.allclose(a, w.numpy()) for a, w in zip(g_before, g.trainable_weights))
+    d_moved = [not np.allclose(a, w.numpy()) for a, w in zip(d_before, d.trainable_weights)]
+    assert all(d_moved) if gan_weight else not any(d_moved)

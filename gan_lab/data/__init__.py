@@ -5,8 +5,9 @@ Every loader returns images scaled to [-1, 1]. Synthetic data is never substitut
 real data: quick mode is chosen explicitly (``GAN_LAB_QUICK=1`` or ``quick=True``), and
 its data says so in ``source``, in every printout and in every figure title.
 
-Modules: ``files`` (checksums, downloads, errors), ``digits`` (MNIST and synthetic
-digits), ``toy`` (toy distributions). Their public names are available from here.
+Modules: ``files`` (checksums, downloads, errors), ``images`` (reading image files),
+``digits`` (MNIST and synthetic digits), ``facades`` (CMP facades and synthetic
+facades), ``toy`` (toy distributions). Their public names are available from here.
 """
 
 from gan_lab.data.digits import (
@@ -22,10 +23,37 @@ from gan_lab.data.digits import (
     synthetic_digits,
     to_dataset,
 )
+from gan_lab.data.facades import (
+    CMP_PALETTE,
+    FACADES_COUNTS,
+    PairSet,
+    facades_pairs,
+    find_facades,
+    jitter,
+    load_facades,
+    pair_dataset,
+    split_pair,
+    synthetic_facades,
+    validate_facades,
+)
 from gan_lab.data.files import DataError, DatasetNotFoundError, download, sha256_of
+from gan_lab.data.images import list_images, read_rgb
 from gan_lab.data.toy import TOY_DISTRIBUTIONS, ring_centers, sample_toy, toy_density, toy_dataset
 
 __all__ = [
+    "CMP_PALETTE",
+    "FACADES_COUNTS",
+    "PairSet",
+    "facades_pairs",
+    "find_facades",
+    "jitter",
+    "list_images",
+    "load_facades",
+    "pair_dataset",
+    "read_rgb",
+    "split_pair",
+    "synthetic_facades",
+    "validate_facades",
     "MNIST_SHA256",
     "MNIST_URL",
     "TOY_DISTRIBUTIONS",

@@ -7,6 +7,9 @@ def fetch_all(data_dir: str | Path | None = None) -> None:
     for split in ("train", "test"):
         found = data.mnist_arrays(split, data_dir)
         print(f"ok: {found.source}, {len(found.images)} images")
+    folder = data.find_facades(data_dir)
+    problems = data.validate_facades(folder)
+    print(f"ok: CMP facades in {folder}" if not problems else f"facades in {folder}: {problems}")
 
 
 

@@ -1,0 +1,378 @@
+"""CMP Facades in the pix2pix layout, and gan_lab's synthetic facades for quick mode.
+
+Each pix2pix file is one 512x256 image: the photo on the left, its label map on the
+right. The label map is the generator's input, the photo its target.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gan_lab import runtime
+from gan_lab.data.files import DataError, DatasetNotFoundError, download
+from gan_lab.data.images import list_images, read_rgb, resize
+
+FACADES_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz"
+FACADES_COUNTS = {"train": 400, "val": 100, "test": 106}
+_QUICK_SIZES = {"train": 160, "val": 40, "test": 40}
+
+# The label colours of the CMP Facade Database (12 classes, as rendered in pix2pix's files).
+CMP_PALETTE = {
+    "background": (0, 0, 215),
+    "facade": (0, 50, 245),
+    "window": (0, 125, 255),
+    "door": (0, 190, 255),
+    "cornice": (20, 240, 250),
+    "sill": (90, 250, 170),
+    "balcony": (175, 250, 80),
+    "blind": (250, 245, 30),
+    "deco": (250, 170, 0),
+    "molding": (250, 90, 10),
+    "pillar": (235, 25, 0),
+    "shop": (175, 0, 0),
+}
+
+
+@dataclass(frozen=True)
+class PairSet:
+    """Paired images for image-to-image translation.
+
+    Attributes:
+        inputs: uint8 (n, size, size, 3), the generator's inputs (facades: label maps).
+        targets: uint8 (n, size, size, 3), what it should produce (facades: photos).
+        names: the file (or synthetic sample) each pair came from.
+        source: one line naming dataset, split and origin; starts with ``SYNTHETIC`` for
+            data gan_lab generated itself.
+        synthetic: True for generated data.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    names: list
+    source: str
+    synthetic: bool
+
+
+def split_pair(image: np.ndarray, path) -> tuple[np.ndarray, np.ndarray]:
+    """Split a pix2pix file (photo | label map) into (label map, photo).
+
+    Raises:
+        DataError: naming ``path`` if the image is not two equal square halves side by side.
+    """
+    height, width = image.shape[:2]
+    if width != 2 * height:
+        raise DataError(
+            f"{path} is {width}x{height}; a pix2pix facade file is two equal square halves "
+            f"side by side (width = 2 x height, e.g. 512x256: photo | label map)."
+        )
+    return image[:, height:], image[:, :height]
+
+
+def _extract(archive: Path, root: Path) -> Path:
+    """Extract ``facades.tar.gz`` into ``root/facades`` atomically and validate it.
+
+    The archive is unpacked into a temporary folder, checked, and only then renamed into
+    place, so an interrupted or corrupt extraction never leaves a folder that looks valid.
+    """
+    partial = root / ".facades.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(partial, filter="data")
+        inner = partial / "facades" if (partial / "facades").is_dir() else partial
+        problems = validate_facades(inner)
+        if problems:
+            raise DataError(f"{archive} does not hold the pix2pix facades: " + "; ".join(problems))
+        os.replace(inner, root / "facades")
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise DataError(
+            f"{archive} is not a readable tar.gz archive ({e}). Delete it and download it "
+            f"again (`make data`), or place the extracted folder at {root / 'facades'}."
+        ) from e
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return root / "facades"
+
+
+def validate_facades(folder: Path) -> list[str]:
+    """What is wrong with a facades folder, compared with the canonical archive: missing
+    splits, file counts other than 400/100/106, images that are not 512x256."""
+    from PIL import Image
+
+    problems = []
+    for split, expected in FACADES_COUNTS.items():
+        try:
+            files = list_images(folder / split)
+        except DatasetNotFoundError:
+            problems.append(f"split {split!r} is missing")
+            continue
+        if len(files) != expected:
+            problems.append(f"{split} has {len(files)} images, expected {expected}")
+        for path in files:
+            try:
+                with Image.open(path) as image:
+                    size = image.size
+            except OSError:
+                problems.append(f"{path} is unreadable")
+                continue
+            if size != (512, 256):
+                problems.append(f"{path} is {size[0]}x{size[1]}, expected 512x256")
+    return problems
+
+
+def find_facades(data_dir: str | Path | None = None, download_missing: bool = True) -> Path:
+    """The folder holding the facades splits (``train/``, ``val/``, ``test/``).
+
+    Looks in ``data_dir`` (default: the data root) for ``facades/<split>/``, then for
+    split folders directly in it, then for ``facades.tar.gz`` (extracted and validated),
+    then downloads the archive.
+
+    Raises:
+        DatasetNotFoundError: nothing usable found or downloaded; says what was tried.
+        DataError: an archive was found or downloaded but is corrupt or incomplete.
+    """
+    root = Path(data_dir).expanduser() if data_dir is not None else runtime.data_root()
+    for folder in (root / "facades", root):
+        if any((folder / split).is_dir() for split in FACADES_COUNTS):
+            return folder
+    tried = [f"{root / 'facades'}/{{train,val,test}}/ (not found)"]
+    for archive in (root / "facades.tar.gz", root / "facades" / "facades.tar.gz"):
+        if archive.is_file():
+            return _extract(archive, root)
+        tried.append(f"{archive} (not found)")
+    if download_missing:
+        archive = root / "facades.tar.gz"
+        try:
+            download(FACADES_URL, archive)
+        except OSError as e:
+            tried.append(f"download {FACADES_URL} -> {type(e).__name__}: {e}")
+        else:
+            try:
+                return _extract(archive, root)
+            except DataError:
+                archive.unlink(missing_ok=True)  # our own download: remove it so a retry refetches
+                raise
+    else:
+        tried.append("download (not attempted: download_missing=False)")
+    raise DatasetNotFoundError(
+        "The CMP facades (pix2pix format) are not available. Tried:\n  - "
+        + "\n  - ".join(tried)
+        + f"\nTo fix: place facades.tar.gz, or its extracted facades/ folder with train/, val/ "
+        f"and test/ (512x256 photo|label files), in {root}, or point GAN_LAB_DATA_DIR (or "
+        "data_dir=) at the folder holding them, or run `make data` while online. To run "
+        "offline on gan_lab's synthetic facades instead, set GAN_LAB_QUICK=1."
+    )
+
+
+def facades_pairs(split: str, data_dir: str | Path | None = None, image_size: int = 256,
+                  download_missing: bool = True) -> PairSet:
+    """Read one split of the real facades into memory, as (label map, photo) pairs.
+
+    Raises:
+        DatasetNotFoundError: the split is missing (the splits found are listed).
+        DataError: a file is unreadable or not two equal halves; the file is named.
+    """
+    folder = find_facades(data_dir, download_missing)
+    if not (folder / split).is_dir():
+        found = sorted(s for s in FACADES_COUNTS if (folder / s).is_dir())
+        raise DatasetNotFoundError(
+            f"The facades split {split!r} is missing in {folder} (found: {', '.join(found)}). "
+            "gan_lab does not substitute another split; choose one of those found, or place "
+            f"the missing one at {folder / split}."
+        )
+    files = list_images(folder / split)
+    inputs, targets = [], []
+    for path in files:
+        label_map, photo = split_pair(read_rgb(path), path)
+        inputs.append(resize(label_map, image_size, nearest=True))
+        targets.append(resize(photo, image_size))
+    note = ""
+    if len(files) != FACADES_COUNTS[split]:
+        note = f"; NOTE {len(files)} files, the canonical split has {FACADES_COUNTS[split]}"
+    return PairSet(np.stack(inputs), np.stack(targets), [p.name for p in files],
+                   f"CMP facades {split} split (real, {folder / split}){note}", False)
+
+
+def load_facades(split: str = "train", image_size: int | None = None, quick: bool | None = None,
+                 data_dir: str | Path | None = None, seed: int = 0) -> PairSet:
+    """Facades as (label map, photo) pairs: real ones in full mode, synthetic in quick mode.
+
+    Args:
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        image_size: size of both images (default 256 in full mode, 64 in quick mode).
+        quick: force quick mode on or off; default ``runtime.is_quick()``.
+        data_dir: where the real facades are looked for and cached (full mode only).
+        seed: seed of the synthetic facades (quick mode only).
+    """
+    if split not in FACADES_COUNTS:
+        raise ValueError(f"split must be one of {list(FACADES_COUNTS)}. Received: split={split!r}")
+    quick = runtime.is_quick() if quick is None else quick
+    size = image_size or (64 if quick else 256)
+    if quick:
+        n = _QUICK_SIZES[split]
+        offset = {"train": 0, "val": 50_000, "test": 100_000}[split]
+        inputs, targets = synthetic_facades(n, seed=seed + offset, size=size)
+        pairs = PairSet(inputs, targets, [f"synthetic-{i}" for i in range(n)],
+                        f"SYNTHETIC facades generated by gan_lab (quick mode, {split}, {n} pairs, "
+                        f"seed {seed}) -- not the CMP facades", True)
+    else:
+        pairs = facades_pairs(split, data_dir, size)
+    print(f"gan_lab data: {pairs.source}: {len(pairs.inputs)} pairs of {pairs.inputs.shape[1:]}")
+    return pairs
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def jitter(input_image, target_image, size: int):
+    """Pix2pix's random jitter, identical for input and target: resize to 286/256 of
+    ``size`` with nearest neighbour, take one random ``size`` crop, mirror half the time."""
+    import tensorflow as tf
+
+    big = int(round(size * 286 / 256))
+    stacked = tf.concat([input_image, target_image], axis=-1)  # crop both with one draw
+    stacked = tf.image.resize(stacked, [big, big], method="nearest")
+    stacked = tf.image.random_crop(stacked, [size, size, tf.shape(stacked)[-1]])
+    stacked = tf.cond(tf.random.uniform([]) < 0.5, lambda: tf.image.flip_left_right(stacked),
+                      lambda: stacked)
+    channels = tf.shape(input_image)[-1]
+    return stacked[..., :channels], stacked[..., channels:]
+
+
+def pair_dataset(pairs: PairSet, batch_size: int = 1, augment: bool = True,
+                 shuffle: bool = True, seed: int = 0):
+    """A ``tf.data.Dataset`` of (input, target) float32 batches in [-1, 1].
+
+    Scaling runs once and is cached; the random jitter (``augment``) runs after the
+    cache, so every epoch sees fresh crops and flips.
+    """
+    import tensorflow as tf
+
+    from gan_lab.data.digits import normalize
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
+    size = pairs.inputs.shape[1]
+    ds = tf.data.Dataset.from_tensor_slices((normalize(pairs.inputs), normalize(pairs.targets)))
+    ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(pairs.inputs), seed=seed, reshuffle_each_iteration=True)
+    if augment:
+        ds = ds.map(lambda a, b: jitter(a, b, size), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# --------------------------------------------------------------------------- synthetic facades
+
+
+def synthetic_facades(n: int, seed: int = 0, size: int = 64):
+    """Generate ``n`` facade label maps in the CMP palette with a photo-like rendering each.
+
+    Each facade has a sky strip, a wall, floors of windows with sills (some with blinds or
+    balconies), a cornice, and a ground floor with a shop front or a door between windows.
+    The "photo" paints each class with a randomly drawn material (wall colour, glass,
+    shutters, iron) plus shading and noise. Deterministic for ``seed``.
+
+    Returns:
+        (label maps uint8 (n, size, size, 3), photos uint8 (n, size, size, 3)).
+    """
+    if n < 1 or size < 16:
+        raise ValueError(f"Need n >= 1 and size >= 16. Received: n={n}, size={size}")
+    rng = np.random.default_rng(seed)
+    labels = np.empty((n, size, size, 3), np.uint8)
+    photos = np.empty((n, size, size, 3), np.uint8)
+    for i in range(n):
+        classes = _facade_layout(rng, 2 * size)
+        labels[i] = resize(_paint_labels(classes), size, nearest=True)
+        photos[i] = resize(_paint_photo(classes, rng), size)
+    return labels, photos
+
+
+_CLASS_IDS = {name: k for k, name in enumerate(CMP_PALETTE)}
+
+
+def _facade_layout(rng, s: int) -> np.ndarray:
+    """A class-index map (s, s) of one random facade."""
+    c = _CLASS_IDS
+    grid = np.full((s, s), c["facade"], np.int8)
+    sky = int(s * rng.uniform(0.0, 0.12))
+    grid[:sky] = c["background"]
+    if rng.random() < 0.5:  # a neighbouring building or sky at one side
+        side = int(s * rng.uniform(0.03, 0.1))
+        grid[:, :side] = c["background"] if rng.random() < 0.5 else c["pillar"]
+    grid[sky: sky + max(2, s // 40)] = c["cornice"]
+    ground = int(s * rng.uniform(0.18, 0.26))
+    top, bottom = sky + s // 20, s - ground
+    floors = rng.integers(3, 6)
+    cols = rng.integers(3, 7)
+    floor_h = (bottom - top) / floors
+    col_w = s / cols
+    win_w, win_h = rng.uniform(0.35, 0.6) * col_w, rng.uniform(0.45, 0.65) * floor_h
+    blinds, balcony_rows = rng.random() < 0.4, rng.random(floors) < 0.3
+    for f in range(floors):
+        y0 = int(top + f * floor_h + 0.18 * floor_h)
+        y1 = int(y0 + win_h)
+        if f > 0 and rng.random() < 0.5:
+            grid[int(top + f * floor_h) - 1: int(top + f * floor_h) + 1] = c["molding"]
+        for k in range(cols):
+            x0 = int(k * col_w + (col_w - win_w) / 2)
+            x1 = int(x0 + win_w)
+            grid[y0:y1, x0:x1] = c["window"]
+            grid[y1: y1 + max(1, s // 64) + 1, x0 - 1: x1 + 1] = c["sill"]
+            if blinds:
+                bw = max(2, int(0.25 * win_w))
+                grid[y0:y1, max(0, x0 - bw): x0] = c["blind"]
+                grid[y0:y1, x1: x1 + bw] = c["blind"]
+            if balcony_rows[f]:
+                grid[y1 - int(0.3 * win_h): y1 + 2, x0 - 3: x1 + 3] = c["balcony"]
+        if rng.random() < 0.15:
+            grid[int(top + f * floor_h) + 1: int(top + f * floor_h) + 3, s // 3: 2 * s // 3] = c["deco"]
+    if rng.random() < 0.6:  # shop front
+        grid[bottom + 3: s, :] = c["shop"]
+        for x in np.linspace(0, s - 4, rng.integers(3, 6)).astype(int):
+            grid[bottom + 3: s, x: x + 4] = c["pillar"]
+    else:  # door with windows
+        door_x = int(rng.uniform(0.3, 0.6) * s)
+        grid[bottom + ground // 4: s, door_x: door_x + max(6, s // 10)] = c["door"]
+        for x in (door_x - s // 5, door_x + s // 5):
+            if 0 < x < s - s // 10:
+                grid[bottom + ground // 4: s - ground // 4, x: x + s // 10] = c["window"]
+    return grid
+
+
+def _paint_labels(classes: np.ndarray) -> np.ndarray:
+    palette = np.array(list(CMP_PALETTE.values()), np.uint8)
+    return palette[classes]
+
+
+def _paint_photo(classes: np.ndarray, rng) -> np.ndarray:
+    """Render a class map as a plausible photo: a random material per class, plus light."""
+    s = classes.shape[0]
+    wall = rng.uniform([150, 130, 100], [240, 225, 200])
+    materials = {
+        "background": rng.uniform([150, 180, 210], [200, 215, 240]),
+        "facade": wall,
+        "window": rng.uniform([25, 30, 40], [80, 90, 110]),
+        "door": rng.uniform([60, 35, 20], [120, 80, 50]),
+        "cornice": np.clip(wall * 1.1, 0, 255),
+        "sill": np.clip(wall * 1.15 + 20, 0, 255),
+        "balcony": rng.uniform([30, 30, 30], [70, 70, 70]),
+        "blind": rng.uniform([40, 70, 40], [130, 120, 90]),
+        "deco": np.clip(wall * 0.85, 0, 255),
+        "molding": np.clip(wall * 0.9, 0, 255),
+        "pillar": np.clip(wall * 0.8, 0, 255),
+        "shop": rng.uniform([20, 25, 30], [60, 60, 70]),
+    }
+    colours = np.array([materials[name] for name in CMP_PALETTE])
+    photo = colours[classes]
+    shade = np.linspace(1.08, 0.85, s)[:, None, None] * rng.uniform(0.85, 1.1)
+    glass = (classes == _CLASS_IDS["window"]) | (classes == _CLASS_IDS["shop"])
+    reflection = np.linspace(0, 40, s)[None, :, None] * glass[..., None]  # light on the glass
+    photo = photo * shade + reflection + rng.normal(0, 6, photo.shape)
+    return np.clip(photo, 0, 255).astype(np.uint8)

@@ -1,0 +1,75 @@
+"""Reading image files one by one, with errors that name the file.
+
+Conversions (documented, applied silently): grayscale and palette images are expanded to
+RGB; an alpha channel is dropped (RGBA -> RGB); 16-bit images are scaled to 8 bits.
+Files whose suffix is not an image suffix are ignored when listing a folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from gan_lab.data.files import DataError, DatasetNotFoundError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+MAX_PIXELS = 40_000_000  # refuse absurdly large images instead of exhausting memory
+
+
+def list_images(folder: Path) -> list[Path]:
+    """The image files of ``folder``, sorted by name (numbers in order: 2 before 10).
+
+    Raises:
+        DatasetNotFoundError: the folder is missing or holds no image file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetNotFoundError(f"Image folder {folder} does not exist.")
+    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    if not files:
+        raise DatasetNotFoundError(
+            f"Image folder {folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})."
+        )
+    return sorted(files, key=lambda p: (len(p.stem), p.stem) if p.stem.isdigit() else (0, p.stem))
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Read an image file as uint8 RGB (h, w, 3), converting grayscale, palette, RGBA and
+    16-bit images.
+
+    Raises:
+        DataError: naming ``path``, if it cannot be decoded or is too large.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise DataError(
+                    f"{path} is {image.width}x{image.height} pixels, more than gan_lab reads "
+                    f"({MAX_PIXELS:,}). Resize it first."
+                )
+            image.load()
+            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+                array = np.asarray(image, dtype=np.float64)
+                top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+                array = np.round(array / top * 255.0).astype(np.uint8)
+                return np.repeat(array[..., None], 3, axis=-1)
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"{path} cannot be read as an image ({e}). Remove or replace it.") from e
+
+
+def resize(image: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
+    """Resize a uint8 (h, w, 3) image to (size, size, 3): area averaging, or nearest
+    neighbour for label maps (so no new colours appear)."""
+    from PIL import Image
+
+    if image.shape[:2] == (size, size):
+        return image
+    method = Image.NEAREST if nearest else Image.BOX if image.shape[0] > size else Image.BICUBIC
+    return np.asarray(Image.fromarray(image).resize((size, size), method))
