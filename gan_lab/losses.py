@@ -109,3 +109,32 @@ def pix2pix_generator_loss(
     gan = generator_loss(fake_logits) if gan_weight else tf.constant(0.0)
     l1_term = l1(target, generated)
     return gan_weight * gan + l1_weight * l1_term, gan, l1_term
+
+
+def lsgan_generator_loss(fake_scores) -> tf.Tensor:
+    """Least-squares GAN generator loss ``E[(D(G(x)) - 1)^2]`` (CycleGAN's default)."""
+    return tf.reduce_mean(tf.square(tf.cast(fake_scores, tf.float32) - 1.0))
+
+
+def lsgan_discriminator_loss(real_scores, fake_scores) -> tf.Tensor:
+    """Least-squares discriminator loss, halved as in CycleGAN:
+    ``0.5 * (E[(D(y) - 1)^2] + E[D(G(x))^2])``.
+
+    Reference:
+        Mao et al., "Least Squares GANs", 2017; Zhu et al. 2017 (the halving).
+    """
+    real = tf.reduce_mean(tf.square(tf.cast(real_scores, tf.float32) - 1.0))
+    fake = tf.reduce_mean(tf.square(tf.cast(fake_scores, tf.float32)))
+    return 0.5 * (real + fake)
+
+
+def halved_discriminator_loss(real_logits, fake_logits) -> tf.Tensor:
+    """The cross-entropy discriminator loss, halved (CycleGAN with ``adversarial="bce"``)."""
+    return 0.5 * discriminator_loss(real_logits, fake_logits)
+
+
+# CycleGAN's adversarial losses by name: (generator loss, discriminator loss).
+ADVERSARIAL_LOSSES = {
+    "lsgan": (lsgan_generator_loss, lsgan_discriminator_loss),
+    "bce": (generator_loss, halved_discriminator_loss),
+}

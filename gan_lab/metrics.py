@@ -159,3 +159,55 @@ def image_scores(predictions, targets) -> dict[str, float]:
         "psnr": float(np.mean(tf.image.psnr(p, t, max_val=1.0))),
         "ssim": float(np.mean(tf.image.ssim(p, t, max_val=1.0))),
     }
+
+
+def build_domain_classifier(image_size: int, name: str = "domain_classifier") -> keras.Model:
+    """A small CNN telling two image domains apart (e.g. apples 0, oranges 1).
+
+    [Conv 3x3 s2 => ReLU] x4 (16, 32, 64, 64 filters) => global average pool => Dense
+    sigmoid. Used to check whether translated images land in the other domain.
+    """
+    image = keras.Input((image_size, image_size, 3))
+    x = image
+    for filters in (16, 32, 64, 64):
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    prob = layers.Dense(1, activation="sigmoid")(x)  # P(domain 1)
+    model = keras.Model(image, prob, name=name)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
+    return model
+
+
+def train_domain_classifier(
+    images_0: np.ndarray,
+    images_1: np.ndarray,
+    epochs: int = 10,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> keras.Model:
+    """Train ``build_domain_classifier`` on uint8 images of domain 0 and domain 1
+    (with random horizontal flips)."""
+    keras.utils.set_random_seed(seed)
+    x = np.concatenate([data.normalize(images_0), data.normalize(images_1)])
+    y = np.concatenate([np.zeros(len(images_0)), np.ones(len(images_1))]).astype(np.float32)
+    flipped = np.concatenate([x, x[:, :, ::-1]])
+    model = build_domain_classifier(x.shape[1])
+    model.fit(
+        flipped,
+        np.concatenate([y, y]),
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        verbose=0,
+    )
+    return model
+
+
+def domain_share(classifier: keras.Model, images, domain: int) -> float:
+    """Share of ``images`` (uint8 or [-1, 1]) that ``classifier`` assigns to ``domain``."""
+    images = np.asarray(images)
+    x = data.normalize(images) if images.dtype == np.uint8 else images.astype(np.float32)
+    p = classifier.predict(x, verbose=0)[:, 0]
+    return float(np.mean((p >= 0.5) == bool(domain)))

@@ -179,6 +179,7 @@ def build_unet_generator(
     max_filters: int = 512,
     norm: str = "batch",
     dropout: float = 0.5,
+    depth: int | None = None,
     name: str = "unet_generator",
 ) -> keras.Model:
     """The pix2pix U-Net generator: an encoder-decoder with skip connections.
@@ -197,6 +198,8 @@ def build_unet_generator(
         max_filters: cap on filters per block (default 512).
         norm: "batch" (default, as pix2pix), "instance" or "none".
         dropout: rate on the first three up-blocks (default 0.5).
+        depth: down-blocks (default log2(image_size), down to 1x1). The Keras CycleGAN
+            write-up's lighter U-Net has depth 4 at 128 px with 32 base filters.
         name: model name.
 
     Returns:
@@ -211,9 +214,14 @@ def build_unet_generator(
     _check_positive(
         image_size=image_size, channels=channels, base_filters=base_filters, max_filters=max_filters
     )
-    depth = int(round(np.log2(image_size)))
-    if image_size < 8 or 2**depth != image_size:
+    full_depth = int(round(np.log2(image_size)))
+    if image_size < 8 or 2**full_depth != image_size:
         raise ValueError(f"image_size must be a power of 2, at least 8. Received: {image_size}")
+    depth = full_depth if depth is None else depth
+    if not isinstance(depth, int) or not 1 <= depth <= full_depth:
+        raise ValueError(
+            f"depth must be in [1, {full_depth}] at {image_size} px. Received: {depth!r}"
+        )
     image = keras.Input((image_size, image_size, channels), name="image")
     filters = [min(base_filters * 2**i, max_filters) for i in range(depth)]
     bias = norm == "instance"  # batch norm's offset makes a bias redundant
@@ -289,3 +297,97 @@ def build_patchgan_discriminator(
         x
     )  # (batch, 30, 30, 1)
     return keras.Model(inputs, logits, name=name)
+
+
+@keras.saving.register_keras_serializable(package="gan_lab")
+class ReflectionPadding2D(layers.Layer):
+    """Pad height and width by mirroring the border (PyTorch's ``nn.ReflectionPad2d``).
+
+    Zero padding darkens the borders of generated images; reflection padding, used by
+    the CycleGAN ResNet generator, avoids that.
+
+    Args:
+        padding: pixels added on each side (default 1).
+    """
+
+    def __init__(self, padding: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(padding, int) or padding < 0:
+            raise ValueError(f"padding must be a non-negative integer. Received: {padding!r}")
+        self.padding = padding
+
+    def call(self, x):
+        p = self.padding
+        return keras.ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        grow = lambda n: None if n is None else n + 2 * self.padding
+        return (b, grow(h), grow(w), c)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+def _conv_norm_relu(x, filters: int, kernel: int, strides: int = 1, transpose: bool = False):
+    conv = layers.Conv2DTranspose if transpose else layers.Conv2D
+    x = conv(
+        filters,
+        kernel,
+        strides=strides,
+        padding="same" if strides > 1 else "valid",
+        kernel_initializer=_init(),
+    )(x)
+    x = _normalization("instance")(x)
+    return layers.ReLU()(x)
+
+
+def build_resnet_generator(
+    image_size: int | None = None,
+    channels: int = 3,
+    base_filters: int = 64,
+    n_blocks: int = 9,
+    name: str = "resnet_generator",
+) -> keras.Model:
+    """The CycleGAN ResNet generator (junyanz ``resnet_9blocks`` / ``resnet_6blocks``).
+
+    ReflectionPad 3 => Conv 7x7 => IN => ReLU; two [Conv 3x3 s2 => IN => ReLU] down;
+    ``n_blocks`` residual blocks [ReflectionPad 1 => Conv 3x3 => IN => ReLU =>
+    ReflectionPad 1 => Conv 3x3 => IN] + skip; two [ConvT 3x3 s2 => IN => ReLU] up;
+    ReflectionPad 3 => Conv 7x7 => tanh. Instance norm without affine parameters.
+
+    Args:
+        image_size: fixed input size, or None (default) for any size divisible by 4.
+        channels: image channels in and out (default 3).
+        base_filters: ngf, filters of the first conv (default 64).
+        n_blocks: residual blocks: 9 for 256 px (default), 6 for 128 px (the paper).
+        name: model name.
+
+    Returns:
+        Model mapping (batch, h, w, channels) in [-1, 1] to the same shape in [-1, 1];
+        11,378,179 parameters with the defaults.
+
+    Reference:
+        Zhu et al., "Unpaired Image-to-Image Translation using Cycle-Consistent
+        Adversarial Networks", ICCV 2017; Johnson et al. 2016 (the architecture).
+    """
+    _check_positive(channels=channels, base_filters=base_filters, n_blocks=n_blocks)
+    image = keras.Input((image_size, image_size, channels), name="image")
+    x = ReflectionPadding2D(3)(image)
+    x = _conv_norm_relu(x, base_filters, 7)  # (batch, 256, 256, 64)
+    x = _conv_norm_relu(x, 2 * base_filters, 3, strides=2)  # (batch, 128, 128, 128)
+    x = _conv_norm_relu(x, 4 * base_filters, 3, strides=2)  # (batch, 64, 64, 256)
+    for _ in range(n_blocks):
+        y = ReflectionPadding2D(1)(x)
+        y = _conv_norm_relu(y, 4 * base_filters, 3)
+        y = ReflectionPadding2D(1)(y)
+        y = layers.Conv2D(4 * base_filters, 3, kernel_initializer=_init())(y)
+        y = _normalization("instance")(y)
+        x = layers.Add()([x, y])  # (batch, 64, 64, 256)
+    x = _conv_norm_relu(x, 2 * base_filters, 3, strides=2, transpose=True)  # (batch, 128, 128, 128)
+    x = _conv_norm_relu(x, base_filters, 3, strides=2, transpose=True)  # (batch, 256, 256, 64)
+    x = ReflectionPadding2D(3)(x)
+    output = layers.Conv2D(
+        channels, 7, activation="tanh", kernel_initializer=_init(), dtype="float32"
+    )(x)  # (batch, 256, 256, 3)
+    return keras.Model(image, output, name=name)

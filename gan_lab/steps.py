@@ -165,3 +165,87 @@ def make_pix2pix_step(
         return {"gen_total": total, "gen_gan": gan, "gen_l1": l1, "disc": disc}
 
     return step
+
+
+def make_cyclegan_step(
+    g: keras.Model,
+    f: keras.Model,
+    d_x: keras.Model,
+    d_y: keras.Model,
+    optimizers: dict,
+    pool_x=None,
+    pool_y=None,
+    lambda_cycle: float = 10.0,
+    lambda_identity: float = 0.5,
+    adversarial: str = "lsgan",
+) -> Callable[[tuple], dict]:
+    """The CycleGAN step: update G, F, D_X and D_Y from one unpaired (x, y) batch.
+
+    Paper names to code: G: X -> Y (``g``), F: Y -> X (``f``), D_Y judges y against G(x)
+    (``d_y``), D_X judges x against F(y) (``d_x``). junyanz's code calls them G_A, G_B,
+    D_B, D_A.
+
+    Losses: adversarial for G (via D_Y) and F (via D_X); cycle consistency
+    ``||F(G(x)) - x||_1 + ||G(F(y)) - y||_1`` weighted ``lambda_cycle``; identity
+    ``||G(y) - y||_1`` (and ``||F(x) - x||_1``) weighted ``lambda_identity * lambda_cycle``;
+    each discriminator's loss halved and computed on fakes drawn from its image pool.
+
+    Args:
+        g, f, d_x, d_y: the four networks.
+        optimizers: ``{"g": ..., "f": ..., "d_x": ..., "d_y": ...}``, one per network.
+        pool_x, pool_y: ``training.ImagePool`` of past F(y) and G(x), or None.
+        lambda_cycle: weight of the cycle loss (default 10).
+        lambda_identity: identity weight as a fraction of ``lambda_cycle`` (default 0.5).
+        adversarial: "lsgan" (default, as the paper) or "bce".
+
+    Returns:
+        ``step((x, y)) -> {"g_total", "f_total", "g_gan", "f_gan", "cycle", "identity",
+        "d_x", "d_y"}``.
+    """
+    if adversarial not in losses.ADVERSARIAL_LOSSES:
+        raise ValueError(
+            f"adversarial must be one of {sorted(losses.ADVERSARIAL_LOSSES)}. "
+            f"Received: adversarial={adversarial!r}"
+        )
+    if set(optimizers) != {"g", "f", "d_x", "d_y"}:
+        raise ValueError(f"optimizers needs keys g, f, d_x, d_y. Received: {sorted(optimizers)}")
+    gen_loss, disc_loss = losses.ADVERSARIAL_LOSSES[adversarial]
+    pool_x = pool_x or (lambda images: images)
+    pool_y = pool_y or (lambda images: images)
+    w_identity = lambda_identity * lambda_cycle
+
+    def step(batch):
+        real_x, real_y = batch
+        with tf.GradientTape(persistent=True) as tape:
+            fake_y, fake_x = g(real_x, training=True), f(real_y, training=True)
+            cycled_x, cycled_y = f(fake_y, training=True), g(fake_x, training=True)
+            cycle = losses.l1(real_x, cycled_x) + losses.l1(real_y, cycled_y)
+            identity_g = losses.l1(real_y, g(real_y, training=True)) if w_identity else 0.0
+            identity_f = losses.l1(real_x, f(real_x, training=True)) if w_identity else 0.0
+            g_gan = gen_loss(d_y(fake_y, training=True))
+            f_gan = gen_loss(d_x(fake_x, training=True))
+            g_total = g_gan + lambda_cycle * cycle + w_identity * identity_g
+            f_total = f_gan + lambda_cycle * cycle + w_identity * identity_f
+            old_y, old_x = pool_y(tf.stop_gradient(fake_y)), pool_x(tf.stop_gradient(fake_x))
+            d_y_loss = disc_loss(d_y(real_y, training=True), d_y(old_y, training=True))
+            d_x_loss = disc_loss(d_x(real_x, training=True), d_x(old_x, training=True))
+        for loss, model, key in [
+            (g_total, g, "g"),
+            (f_total, f, "f"),
+            (d_x_loss, d_x, "d_x"),
+            (d_y_loss, d_y, "d_y"),
+        ]:
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizers[key].apply_gradients(zip(grads, model.trainable_variables))
+        return {
+            "g_total": g_total,
+            "f_total": f_total,
+            "g_gan": g_gan,
+            "f_gan": f_gan,
+            "cycle": cycle,
+            "identity": identity_g + identity_f,
+            "d_x": d_x_loss,
+            "d_y": d_y_loss,
+        }
+
+    return step

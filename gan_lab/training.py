@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
@@ -267,3 +268,90 @@ def _write_json_atomically(path: Path, obj) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj))
     os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- training pieces
+
+
+class ImagePool(tf.Module):
+    """A buffer of past generated images, shown to the discriminator instead of the newest.
+
+    Until the pool is full, each query stores the image and returns it. Then, for each
+    image, with probability 1/2 a random stored image is returned and replaced by the new
+    one, otherwise the new image is returned. The discriminator thus sees a history of
+    the generator, which damps oscillation. The buffer is a variable, so it is saved in
+    checkpoints and a resumed run continues with the same pool.
+
+    Args:
+        image_shape: (height, width, channels) of the images.
+        size: images kept (default 50, as in CycleGAN; 0 disables the pool).
+
+    Reference:
+        Shrivastava et al., "Learning from Simulated and Unsupervised Images", 2017;
+        Zhu et al. 2017.
+    """
+
+    def __init__(self, image_shape, size: int = 50, name: str | None = None):
+        super().__init__(name=name)
+        if not isinstance(size, int) or size < 0:
+            raise ValueError(f"size must be a non-negative integer. Received: size={size!r}")
+        self.size = size
+        self.images = tf.Variable(tf.zeros([max(size, 1), *image_shape]), trainable=False)
+        self.count = tf.Variable(0, dtype=tf.int32, trainable=False)
+
+    def __call__(self, images):
+        images = tf.cast(images, self.images.dtype)
+        if self.size == 0:
+            return images
+        n = tf.shape(images)[0]
+        result = tf.TensorArray(images.dtype, size=n)
+        for i in tf.range(n):
+            image = images[i]
+            if self.count < self.size:
+                self.images[self.count].assign(image)
+                self.count.assign_add(1)
+                result = result.write(i, image)
+            elif tf.random.uniform([]) < 0.5:
+                j = tf.random.uniform([], 0, self.size, dtype=tf.int32)
+                result = result.write(i, tf.identity(self.images[j]))
+                self.images[j].assign(image)
+            else:
+                result = result.write(i, image)
+        return tf.reshape(result.stack(), tf.shape(images))
+
+
+@keras.saving.register_keras_serializable(package="gan_lab")
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Constant learning rate, then a linear decay to zero (CycleGAN's schedule).
+
+    ``lr(step) = lr0`` for ``step <= constant_steps``, falling linearly to 0 at
+    ``constant_steps + decay_steps`` and staying 0 after. CycleGAN: 100 epochs constant,
+    100 epochs of decay.
+
+    Args:
+        initial_learning_rate: lr0 (CycleGAN: 2e-4).
+        constant_steps: steps at lr0.
+        decay_steps: steps of linear decay.
+    """
+
+    def __init__(self, initial_learning_rate: float, constant_steps: int, decay_steps: int):
+        if initial_learning_rate <= 0 or constant_steps < 0 or decay_steps < 1:
+            raise ValueError(
+                "Need initial_learning_rate > 0, constant_steps >= 0, decay_steps >= 1. "
+                f"Received: {initial_learning_rate}, {constant_steps}, {decay_steps}"
+            )
+        self.initial_learning_rate = initial_learning_rate
+        self.constant_steps = constant_steps
+        self.decay_steps = decay_steps
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        done = tf.clip_by_value((step - self.constant_steps) / self.decay_steps, 0.0, 1.0)
+        return self.initial_learning_rate * (1.0 - done)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "constant_steps": self.constant_steps,
+            "decay_steps": self.decay_steps,
+        }

@@ -53,6 +53,13 @@ def test_unet_generator_matches_tf_pix2pix_tutorial():
     assert sum("dropout" in layer.name for layer in g.layers) == 3
 
 
+def test_unet_generator_shallow_depth():
+    g = models.build_unet_generator(128, base_filters=32, max_filters=256, depth=4, norm="instance")
+    assert g.output_shape == (None, 128, 128, 3) and g.count_params() < 3_000_000
+    with pytest.raises(ValueError, match="depth must be in"):
+        models.build_unet_generator(64, depth=7)
+
+
 def test_unet_generator_small_and_instance_norm():
     g = models.build_unet_generator(32, base_filters=8, max_filters=32, norm="instance")
     out = g(np.random.uniform(-1, 1, (2, 32, 32, 3)).astype("float32"), training=False).numpy()

@@ -7,9 +7,17 @@ its data says so in ``source``, in every printout and in every figure title.
 
 Modules: ``files`` (checksums, downloads, errors), ``images`` (reading image files),
 ``digits`` (MNIST and synthetic digits), ``facades`` (CMP facades and synthetic
-facades), ``toy`` (toy distributions). Their public names are available from here.
+facades), ``apple2orange`` (apples and oranges, real and synthetic), ``toy`` (toy distributions). Their public names are available from here.
 """
 
+from gan_lab.data.apple2orange import (
+    APPLE2ORANGE_COUNTS,
+    UnpairedSet,
+    find_apple2orange,
+    load_apple2orange,
+    synthetic_fruit,
+    unpaired_dataset,
+)
 from gan_lab.data.digits import (
     MNIST_SHA256,
     MNIST_URL,
@@ -41,6 +49,12 @@ from gan_lab.data.images import list_images, read_rgb
 from gan_lab.data.toy import TOY_DISTRIBUTIONS, ring_centers, sample_toy, toy_density, toy_dataset
 
 __all__ = [
+    "APPLE2ORANGE_COUNTS",
+    "UnpairedSet",
+    "find_apple2orange",
+    "load_apple2orange",
+    "synthetic_fruit",
+    "unpaired_dataset",
     "CMP_PALETTE",
     "FACADES_COUNTS",
     "PairSet",

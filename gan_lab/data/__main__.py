@@ -10,6 +10,7 @@ def fetch_all(data_dir: str | Path | None = None) -> None:
     folder = data.find_facades(data_dir)
     problems = data.validate_facades(folder)
     print(f"ok: CMP facades in {folder}" if not problems else f"facades in {folder}: {problems}")
+    print(f"ok: apple2orange in {data.find_apple2orange(data_dir)}")
 
 
 

@@ -1,0 +1,234 @@
+"""apple2orange (CycleGAN's unpaired apples and oranges), and gan_lab's synthetic fruit
+for quick mode. Domain X (A) = apples, domain Y (B) = oranges.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gan_lab import runtime
+from gan_lab.data.files import DataError, DatasetNotFoundError, download, sha256_of
+from gan_lab.data.images import list_images, read_rgb, resize
+
+APPLE2ORANGE_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/apple2orange.zip"
+APPLE2ORANGE_SHA256 = "845a191e9af8926408ea597001cd03a452e3300a1f44a79fe329b3d59f6e3eb8"
+APPLE2ORANGE_COUNTS = {"trainA": 995, "trainB": 1019, "testA": 266, "testB": 248}
+_QUICK_SIZES = {"train": 160, "test": 40}  # synthetic images per domain
+
+
+@dataclass(frozen=True)
+class UnpairedSet:
+    """Images of two domains, not paired with each other.
+
+    Attributes:
+        a: uint8 (n_a, size, size, 3), domain X (apples).
+        b: uint8 (n_b, size, size, 3), domain Y (oranges).
+        source: one line naming dataset, split and origin; starts with ``SYNTHETIC`` for
+            data gan_lab generated itself.
+        synthetic: True for generated data.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    source: str
+    synthetic: bool
+
+
+def _extract(archive: Path, root: Path) -> Path:
+    """Unpack apple2orange.zip into ``root/apple2orange`` via a temporary folder, so an
+    interrupted extraction never leaves a folder that looks complete."""
+    partial = root / ".apple2orange.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(partial)
+        inner = partial / "apple2orange" if (partial / "apple2orange").is_dir() else partial
+        counts = {d: len(list_images(inner / d)) for d in APPLE2ORANGE_COUNTS}
+        if counts != APPLE2ORANGE_COUNTS:
+            raise DataError(f"{archive} holds {counts}, expected {APPLE2ORANGE_COUNTS}.")
+        os.replace(inner, root / "apple2orange")
+    except (zipfile.BadZipFile, OSError, DatasetNotFoundError) as e:
+        raise DataError(
+            f"{archive} is not a complete apple2orange.zip ({e}). Delete it and download it "
+            f"again (`make data`), or place the extracted folder at {root / 'apple2orange'}."
+        ) from e
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return root / "apple2orange"
+
+
+def find_apple2orange(data_dir: str | Path | None = None, download_missing: bool = True) -> Path:
+    """The folder holding ``trainA``, ``trainB``, ``testA``, ``testB``.
+
+    Looks in ``data_dir`` (default: the data root) for ``apple2orange/``, for the domain
+    folders directly in it, then for ``apple2orange.zip`` (sha256-checked, extracted),
+    then downloads the archive.
+
+    Raises:
+        DatasetNotFoundError: nothing usable found or downloaded; says what was tried.
+        DataError: an archive was found but fails its checksum or is incomplete.
+    """
+    root = Path(data_dir).expanduser() if data_dir is not None else runtime.data_root()
+    for folder in (root / "apple2orange", root):
+        if any((folder / d).is_dir() for d in APPLE2ORANGE_COUNTS):
+            return folder
+    tried = [f"{root / 'apple2orange'}/{{trainA,trainB,testA,testB}}/ (not found)"]
+    archive = root / "apple2orange.zip"
+    if archive.is_file():
+        if (got := sha256_of(archive)) != APPLE2ORANGE_SHA256:
+            raise DataError(
+                f"{archive} is not the CycleGAN apple2orange.zip: expected sha256 "
+                f"{APPLE2ORANGE_SHA256}, got {got}. Delete or replace it."
+            )
+        return _extract(archive, root)
+    tried.append(f"{archive} (not found)")
+    if download_missing:
+        try:
+            download(APPLE2ORANGE_URL, archive, APPLE2ORANGE_SHA256)
+            return _extract(archive, root)
+        except OSError as e:
+            tried.append(f"download {APPLE2ORANGE_URL} -> {type(e).__name__}: {e}")
+    else:
+        tried.append("download (not attempted: download_missing=False)")
+    raise DatasetNotFoundError(
+        "apple2orange is not available. Tried:\n  - " + "\n  - ".join(tried)
+        + f"\nTo fix: place apple2orange.zip (sha256 {APPLE2ORANGE_SHA256[:12]}...) or its "
+        f"extracted apple2orange/ folder (trainA, trainB, testA, testB) in {root}, or point "
+        "GAN_LAB_DATA_DIR (or data_dir=) at the folder holding it, or run `make data` while "
+        "online. To run offline on gan_lab's synthetic fruit instead, set GAN_LAB_QUICK=1."
+    )
+
+
+def load_apple2orange(split: str = "train", image_size: int | None = None,
+                      quick: bool | None = None, data_dir: str | Path | None = None,
+                      seed: int = 0) -> UnpairedSet:
+    """Apples (X) and oranges (Y): real ones in full mode, synthetic ones in quick mode.
+
+    Args:
+        split: ``"train"`` or ``"test"``.
+        image_size: size images are resized to (default 256 in full mode, 64 in quick mode).
+        quick: force quick mode on or off; default ``runtime.is_quick()``.
+        data_dir: where the real dataset is looked for and cached (full mode only).
+        seed: seed of the synthetic fruit (quick mode only).
+
+    Raises:
+        DatasetNotFoundError: a domain folder is missing or empty (named).
+        DataError: an image is unreadable (named).
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test'. Received: split={split!r}")
+    quick = runtime.is_quick() if quick is None else quick
+    size = image_size or (64 if quick else 256)
+    if quick:
+        n = _QUICK_SIZES[split]
+        offset = 0 if split == "train" else 100_000
+        data = UnpairedSet(synthetic_fruit(n, "apple", seed + offset, size),
+                           synthetic_fruit(n, "orange", seed + offset + 1, size),
+                           f"SYNTHETIC apples and oranges generated by gan_lab (quick mode, "
+                           f"{split}, {n} per domain, seed {seed}) -- not apple2orange", True)
+    else:
+        folder = find_apple2orange(data_dir)
+        domains = [np.stack([resize(read_rgb(p), size) for p in list_images(folder / f"{split}{d}")])
+                   for d in "AB"]
+        data = UnpairedSet(domains[0], domains[1],
+                           f"apple2orange {split} split (real, {folder})", False)
+    print(f"gan_lab data: {data.source}: {len(data.a)} apples, {len(data.b)} oranges "
+          f"at {size} px")
+    return data
+
+
+def unpaired_dataset(images_a: np.ndarray, images_b: np.ndarray, batch_size: int = 1,
+                     augment: bool = True, seed: int = 0):
+    """Unpaired (x, y) batches in [-1, 1]: each domain shuffled on its own, then zipped.
+
+    An epoch lasts as long as the larger domain (the smaller one repeats, as in
+    junyanz's loader). Scaling is cached; the jitter (resize to 286/256, random crop,
+    mirror; independently per domain) runs after the cache.
+    """
+    import tensorflow as tf
+
+    from gan_lab.data.digits import normalize
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
+    size = images_a.shape[1]
+    big = int(round(size * 286 / 256))
+
+    def jitter(image):
+        image = tf.image.resize(image, [big, big], method="bilinear")
+        image = tf.image.random_crop(image, [size, size, 3])
+        return tf.image.random_flip_left_right(image)
+
+    def domain(images, domain_seed):
+        ds = tf.data.Dataset.from_tensor_slices(normalize(images)).cache()
+        ds = ds.shuffle(len(images), seed=domain_seed, reshuffle_each_iteration=True).repeat()
+        if augment:
+            ds = ds.map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds
+
+    steps = max(len(images_a), len(images_b)) // batch_size
+    pairs = tf.data.Dataset.zip((domain(images_a, seed), domain(images_b, seed + 1)))
+    return pairs.batch(batch_size, drop_remainder=True).take(steps).prefetch(tf.data.AUTOTUNE)
+
+
+# --------------------------------------------------------------------------- synthetic fruit
+
+
+def synthetic_fruit(n: int, kind: str, seed: int = 0, size: int = 64) -> np.ndarray:
+    """Generate ``n`` pictures of one fruit on varied backgrounds, deterministically.
+
+    Apples: round, red or green-red, with a dark stem, a leaf sometimes, and a highlight.
+    Oranges: rounder, orange, with a dimpled peel and a small navel. Both lie on a random
+    plain, gradient or two-tone background, at random positions and sizes.
+
+    Returns:
+        uint8 (n, size, size, 3).
+    """
+    if kind not in ("apple", "orange"):
+        raise ValueError(f"kind must be 'apple' or 'orange'. Received: kind={kind!r}")
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    out = np.empty((n, size, size, 3), np.uint8)
+    for i in range(n):
+        top, bottom = rng.uniform(60, 250, 3), rng.uniform(60, 250, 3)
+        image = top + (bottom - top) * yy[..., None] if rng.random() < 0.7 else np.tile(top, (size, size, 1))
+        cx, cy = rng.uniform(0.35, 0.65, 2)
+        r = rng.uniform(0.22, 0.36)
+        squash = rng.uniform(0.9, 1.0) if kind == "orange" else rng.uniform(0.82, 0.95)
+        dx, dy = (xx - cx) / r, (yy - cy) / (r * squash)
+        if kind == "apple":
+            dy = dy + 0.12 * np.exp(-(dx**2) / 0.05) * (dy < 0)  # the dip at the stem
+        dist = np.sqrt(dx**2 + dy**2)
+        body = dist < 1.0
+        if kind == "apple":
+            base = rng.choice([[180, 20, 25], [150, 10, 20], [120, 170, 40], [200, 60, 30]])
+            colour = np.array(base, float) + rng.normal(0, 12, 3)
+            streaks = 9 * np.sin(24 * np.arctan2(dy, dx) + rng.uniform(0, 6))[..., None]
+            fruit = colour + streaks
+        else:
+            colour = np.array([245, 140, 20], float) + rng.normal(0, 10, 3)
+            dimples = rng.normal(0, 1, (size, size))
+            dimples = 14 * (dimples - np.roll(dimples, 1, 0))[..., None]  # peel texture
+            fruit = colour + dimples
+        light = np.clip(1.15 - 0.55 * np.sqrt((dx + 0.35) ** 2 + (dy + 0.35) ** 2), 0.4, 1.3)
+        fruit = fruit * light[..., None]
+        highlight = np.exp(-((dx + 0.35) ** 2 + (dy + 0.4) ** 2) / 0.02)[..., None] * 120
+        image = np.where(body[..., None], fruit + highlight, image)
+        if kind == "apple":  # stem
+            stem = (np.abs(xx - cx - 0.01) < 0.012) & (yy > cy - r * 1.25) & (yy < cy - r * 0.75)
+            image[stem] = [70, 45, 20]
+            if rng.random() < 0.5:  # leaf
+                leaf = ((xx - cx - 0.07) / 0.06) ** 2 + ((yy - cy + r * 1.05) / 0.025) ** 2 < 1
+                image[leaf] = [60, 140, 40]
+        else:  # navel
+            navel = ((xx - cx) ** 2 + (yy - cy + r * 0.8) ** 2) < (0.015) ** 2
+            image[navel] = [150, 100, 30]
+        image = image + rng.normal(0, 4, image.shape)
+        out[i] = np.clip(image, 0, 255).astype(np.uint8)
+    return out
