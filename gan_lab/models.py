@@ -134,8 +134,10 @@ def _normalization(norm: str):
     per group, no affine, as junyanz) or none."""
     choices = {
         "batch": lambda: layers.BatchNormalization(),
+        # float32 even under mixed precision: GroupNormalization's statistics can overflow
+        # in float16 (keras#22586); BatchNormalization upcasts internally.
         "instance": lambda: layers.GroupNormalization(
-            groups=-1, center=False, scale=False, epsilon=1e-5
+            groups=-1, center=False, scale=False, epsilon=1e-5, dtype="float32"
         ),
         "none": lambda: None,
     }

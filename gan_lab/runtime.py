@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 QUICK_ENV = "GAN_LAB_QUICK"
+PRECISION_ENV = "GAN_LAB_PRECISION"
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 OUTPUT_ENV = "GAN_LAB_OUTPUT_DIR"
 DATA_ENV = "GAN_LAB_DATA_DIR"
 
@@ -143,9 +145,67 @@ def describe_device() -> str:
     )
 
 
-def setup(seed: int = 42) -> None:
-    """Start a lesson: seed every generator and print the device and mode in use."""
+def _cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def default_precision() -> str:
+    """The fastest correct precision for this machine.
+
+    GPUs of compute capability 8.0 or newer (A100, L4, RTX 30xx...): mixed_bfloat16 (no
+    loss scaling needed); 7.x (V100, T4): mixed_float16 with loss scaling; CPUs with
+    AVX512-BF16 or AMX: mixed_bfloat16; anything else: float32.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capability = tf.config.experimental.get_device_details(gpus[0]).get(
+            "compute_capability", (0, 0)
+        )
+        return (
+            "mixed_bfloat16"
+            if capability >= (8, 0)
+            else ("mixed_float16" if capability >= (7, 0) else "float32")
+        )
+    return "mixed_bfloat16" if _cpu_has_bf16() else "float32"
+
+
+def set_precision(precision: str | None = None) -> str:
+    """Set Keras' global dtype policy for the models built afterwards; return its name.
+
+    Args:
+        precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``, or ``"auto"``
+            (``default_precision()``). Default: ``GAN_LAB_PRECISION``, else ``"float32"``.
+            Under the mixed policies layers compute in 16 bits and keep float32 weights;
+            normalization statistics, the generators' last activation and every loss stay
+            in float32. Use ``training.adam`` for optimizers: under mixed_float16 it adds
+            loss scaling.
+
+    Raises:
+        ValueError: an unknown precision.
+    """
+    import keras
+
+    precision = precision or os.environ.get(PRECISION_ENV, "float32")
+    if precision == "auto":
+        precision = default_precision()
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"precision must be 'auto' or one of {PRECISIONS}. Received: precision={precision!r}"
+        )
+    keras.mixed_precision.set_global_policy(precision)
+    return precision
+
+
+def setup(seed: int = 42, precision: str | None = None) -> None:
+    """Start a lesson: seed every generator, set the precision, and print the device,
+    precision and mode in use."""
     seed_everything(seed)
-    print(describe_device())
+    print(describe_device() + f" Precision: {set_precision(precision)}.")
     mode = "QUICK (small synthetic data)" if is_quick() else "FULL (real datasets)"
     print(f"gan_lab: mode {mode}; outputs under {output_root()}; data under {data_root()}")

@@ -15,6 +15,33 @@ import tensorflow as tf
 from gan_lab import losses
 
 
+def _for_gradients(loss, optimizer):
+    """The loss to differentiate (call it inside the tape).
+
+    Under a ``tf.distribute`` strategy each replica holds its share of the global batch
+    and the optimizer sums the replicas' gradients, so each replica's mean is divided by
+    the number of replicas: the sum is then the gradient of the global-batch mean. Under
+    ``mixed_float16`` the optimizer (a ``LossScaleOptimizer``) also scales the loss up so
+    small float16 gradients do not underflow; it unscales them before applying.
+    """
+    replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+    return optimizer.scale_loss(loss / replicas)
+
+
+def _build(*pairs) -> None:
+    """Create each optimizer's slots for its model now, not lazily inside the compiled step:
+    under a distribution strategy (and when restoring a checkpoint) they must exist first.
+    Call the ``make_*_step`` functions inside ``strategy.scope()`` when using one."""
+    for optimizer, model in pairs:
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+
+
+def _apply(tape, scaled_loss, model, optimizer):
+    grads = tape.gradient(scaled_loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+
 def make_gan_step(
     generator: keras.Model,
     discriminator: keras.Model,
@@ -35,23 +62,29 @@ def make_gan_step(
         label_smoothing: one-sided label smoothing for D's real targets (default 0).
 
     Returns:
-        ``step(real) -> {"d_loss", "g_loss", "d_real", "d_fake"}``, where ``d_real`` and
+        ``step(real) -> {"d_loss", "g_loss", "d_real", "d_fake"}`` (the batch may also be
+        a ``(real, noise)`` pair to fix the noise), where ``d_real`` and
         ``d_fake`` are the mean probabilities D assigns to real and generated samples.
     """
     latent_dim = generator.input_shape[-1]
+    _build((g_optimizer, generator), (d_optimizer, discriminator))
 
-    def step(real):
-        noise = tf.random.normal([tf.shape(real)[0], latent_dim])
+    def step(batch):
+        if isinstance(batch, (tuple, list)):  # (real, noise): noise given, e.g. for tests
+            real, noise = batch
+        else:
+            real = batch
+            noise = tf.random.normal([tf.shape(real)[0], latent_dim])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = generator(noise, training=True)
             real_logits = discriminator(real, training=True)
             fake_logits = discriminator(fake, training=True)
             g_loss = losses.generator_loss(fake_logits)
             d_loss = losses.discriminator_loss(real_logits, fake_logits, label_smoothing)
-        g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
-        d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
-        g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables))
-        d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+            g_scaled = _for_gradients(g_loss, g_optimizer)
+            d_scaled = _for_gradients(d_loss, d_optimizer)
+        _apply(g_tape, g_scaled, generator, g_optimizer)
+        _apply(d_tape, d_scaled, discriminator, d_optimizer)
         return {
             "d_loss": d_loss,
             "g_loss": g_loss,
@@ -89,6 +122,7 @@ def make_wgan_gp_step(
     if not isinstance(n_critic, int) or n_critic < 1:
         raise ValueError(f"n_critic must be a positive integer. Received: n_critic={n_critic!r}")
     latent_dim = generator.input_shape[-1]
+    _build((g_optimizer, generator), (c_optimizer, critic))
 
     def step(real):
         batch = tf.shape(real)[0]
@@ -99,14 +133,14 @@ def make_wgan_gp_step(
                 fake_scores = critic(fake, training=True)
                 gp = losses.gradient_penalty(critic, real, fake)
                 c_loss = losses.wasserstein_critic_loss(real_scores, fake_scores) + gp_weight * gp
-            grads = tape.gradient(c_loss, critic.trainable_variables)
-            c_optimizer.apply_gradients(zip(grads, critic.trainable_variables))
+                c_scaled = _for_gradients(c_loss, c_optimizer)
+            _apply(tape, c_scaled, critic, c_optimizer)
         with tf.GradientTape() as tape:
             fake = generator(tf.random.normal([batch, latent_dim]), training=True)
             fake_scores = critic(fake, training=True)
             g_loss = losses.wasserstein_generator_loss(fake_scores)
-        grads = tape.gradient(g_loss, generator.trainable_variables)
-        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
+            g_scaled = _for_gradients(g_loss, g_optimizer)
+        _apply(tape, g_scaled, generator, g_optimizer)
         return {
             "c_loss": c_loss,
             "g_loss": g_loss,
@@ -139,6 +173,7 @@ def make_pix2pix_step(
         Isola et al. 2017; TF tutorial "pix2pix" (lambda 100, Adam(2e-4, beta_1=0.5)).
     """
     adversarial = bool(gan_weight)
+    _build((g_optimizer, generator), *([(d_optimizer, discriminator)] if adversarial else []))
 
     def step(batch):
         input_image, target = batch
@@ -157,11 +192,11 @@ def make_pix2pix_step(
                 if adversarial
                 else tf.constant(0.0)
             )
-        grads = g_tape.gradient(total, generator.trainable_variables)
-        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
+            g_scaled = _for_gradients(total, g_optimizer)
+            d_scaled = _for_gradients(disc, d_optimizer)
+        _apply(g_tape, g_scaled, generator, g_optimizer)
         if adversarial:
-            grads = d_tape.gradient(disc, discriminator.trainable_variables)
-            d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
+            _apply(d_tape, d_scaled, discriminator, d_optimizer)
         return {"gen_total": total, "gen_gan": gan, "gen_l1": l1, "disc": disc}
 
     return step
@@ -213,6 +248,7 @@ def make_cyclegan_step(
     pool_x = pool_x or (lambda images: images)
     pool_y = pool_y or (lambda images: images)
     w_identity = lambda_identity * lambda_cycle
+    _build(*[(optimizers[k], m) for k, m in [("g", g), ("f", f), ("d_x", d_x), ("d_y", d_y)]])
 
     def step(batch):
         real_x, real_y = batch
@@ -229,14 +265,17 @@ def make_cyclegan_step(
             old_y, old_x = pool_y(tf.stop_gradient(fake_y)), pool_x(tf.stop_gradient(fake_x))
             d_y_loss = disc_loss(d_y(real_y, training=True), d_y(old_y, training=True))
             d_x_loss = disc_loss(d_x(real_x, training=True), d_x(old_x, training=True))
-        for loss, model, key in [
-            (g_total, g, "g"),
-            (f_total, f, "f"),
-            (d_x_loss, d_x, "d_x"),
-            (d_y_loss, d_y, "d_y"),
-        ]:
-            grads = tape.gradient(loss, model.trainable_variables)
-            optimizers[key].apply_gradients(zip(grads, model.trainable_variables))
+            scaled = {
+                key: _for_gradients(loss, optimizers[key])
+                for key, loss in [
+                    ("g", g_total),
+                    ("f", f_total),
+                    ("d_x", d_x_loss),
+                    ("d_y", d_y_loss),
+                ]
+            }
+        for key, model in [("g", g), ("f", f), ("d_x", d_x), ("d_y", d_y)]:
+            _apply(tape, scaled[key], model, optimizers[key])
         return {
             "g_total": g_total,
             "f_total": f_total,

@@ -54,6 +54,18 @@ class Trainer:
             for debugging).
         jit_compile: also compile with XLA (default False; measure before turning it on).
         max_to_keep: checkpoints kept (default 3).
+        strategy: a ``tf.distribute`` strategy to run the step on several devices
+            (``MirroredStrategy`` for the GPUs of one machine), or None (default). Build
+            the models and optimizers inside ``strategy.scope()``; give ``fit`` the global
+            batch, which the strategy splits across replicas. The steps of
+            ``gan_lab.steps`` scale their losses so the update equals the single-device
+            update on the global batch. (``ImagePool`` is single-device only.)
+        strategy: a ``tf.distribute`` strategy to run the step on several devices
+            (``MirroredStrategy`` for the GPUs of one machine), or None (default). Build
+            the models and optimizers inside ``strategy.scope()``; give ``fit`` the global
+            batch, which the strategy splits across replicas. The steps of
+            ``gan_lab.steps`` scale their losses so the update equals the single-device
+            update on the global batch.
 
     Raises:
         FileExistsError: ``run_dir`` has checkpoints and ``resume`` is False.
@@ -75,6 +87,7 @@ class Trainer:
         compile: bool = True,
         jit_compile: bool = False,
         max_to_keep: int = 3,
+        strategy: tf.distribute.Strategy | None = None,
     ):
         for key, value in {
             "sample_every": sample_every,
@@ -105,6 +118,15 @@ class Trainer:
                 "Pass resume=True to continue that run, or use a new run folder "
                 "(runtime.new_run_dir) to start afresh; nothing was overwritten."
             )
+        self.strategy = strategy
+        if strategy is not None:
+            inner = step_fn
+
+            def step_fn(batch):  # run on every replica, average the logged losses
+                logs = strategy.run(inner, args=(batch,))
+                mean = tf.distribute.ReduceOp.MEAN
+                return {k: strategy.reduce(mean, v, axis=None) for k, v in logs.items()}
+
         self._step_fn = (
             tf.function(step_fn, jit_compile=jit_compile, reduce_retracing=True)
             if compile
@@ -178,6 +200,8 @@ class Trainer:
             mininterval=1.0,
         )
         began, images = time.perf_counter(), 0
+        if self.strategy is not None:
+            dataset = self.strategy.experimental_distribute_dataset(dataset)
         try:
             while int(self.step) < total:
                 seen = 0
@@ -186,7 +210,7 @@ class Trainer:
                     logs = self._step_fn(batch)
                     self.step.assign_add(1)
                     step = int(self.step)
-                    images += _batch_size(batch)
+                    images += self._batch_size(batch)
                     bar.update(1)
                     if step % self.log_every == 0 or step == total:
                         values = self._log(step, logs)
@@ -253,15 +277,16 @@ class Trainer:
         viz.save_png(frame, path)
         return path
 
+    def _batch_size(self, batch) -> int:
+        first = tf.nest.flatten(batch)[0]
+        if self.strategy is not None:  # a PerReplica value: add up the replicas' shares
+            return sum(int(t.shape[0]) for t in self.strategy.experimental_local_results(first))
+        return int(first.shape[0]) if first.shape.rank else 1
+
     @property
     def frames(self) -> list[Path]:
         """The progress frames saved so far, in step order."""
         return sorted(self.frames_dir.glob("step_*.png"))
-
-
-def _batch_size(batch) -> int:
-    first = tf.nest.flatten(batch)[0]
-    return int(first.shape[0]) if first.shape.rank else 1
 
 
 def _write_json_atomically(path: Path, obj) -> None:
@@ -355,3 +380,20 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
             "constant_steps": self.constant_steps,
             "decay_steps": self.decay_steps,
         }
+
+
+def adam(learning_rate=2e-4, beta_1: float = 0.5, beta_2: float = 0.999):
+    """An Adam optimizer for the current precision policy.
+
+    Under ``mixed_float16`` it is wrapped in ``keras.optimizers.LossScaleOptimizer``, which
+    scales losses up (``scale_loss``) and gradients back down, skipping steps whose
+    gradients overflowed; under float32 and mixed_bfloat16 it is plain Adam.
+
+    Args:
+        learning_rate: a float or a schedule (default 2e-4, the pix2pix/CycleGAN value).
+        beta_1, beta_2: Adam's moment decays (defaults 0.5 and 0.999, as in the GAN papers).
+    """
+    optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
