@@ -202,14 +202,15 @@ class Trainer:
         began, images = time.perf_counter(), 0
         if self.strategy is not None:
             dataset = self.strategy.experimental_distribute_dataset(dataset)
+        step = start  # counted in Python: reading the variable each step would stall the device
         try:
-            while int(self.step) < total:
+            while step < total:
                 seen = 0
                 for batch in dataset:
                     seen += 1
                     logs = self._step_fn(batch)
                     self.step.assign_add(1)
-                    step = int(self.step)
+                    step += 1
                     images += self._batch_size(batch)
                     bar.update(1)
                     if step % self.log_every == 0 or step == total:

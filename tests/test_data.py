@@ -188,3 +188,20 @@ def test_toy_dataset_batches_are_full_and_kind_is_checked():
         data.sample_toy("moons", 10)
     with pytest.raises(ValueError, match="1-D"):
         data.toy_density("ring", np.zeros(3))
+
+
+def test_extract_atomically_zip_all_or_nothing(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "thing.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("thing/a.txt", "hello")
+    from gan_lab.data.files import extract_atomically
+
+    with pytest.raises(data.DataError, match="expected thing files: no b.txt"):
+        extract_atomically(
+            archive, tmp_path, "thing", lambda d: [] if (d / "b.txt").exists() else ["no b.txt"]
+        )
+    assert not (tmp_path / "thing").exists() and not (tmp_path / ".thing.partial").exists()
+    folder = extract_atomically(archive, tmp_path, "thing", lambda d: [])
+    assert (folder / "a.txt").read_text() == "hello"

@@ -113,7 +113,7 @@ def test_corrupt_archive_is_reported(tmp_path):
     archive = tmp_path / "d" / "facades.tar.gz"
     archive.parent.mkdir()
     archive.write_bytes(b"\x1f\x8b truncated")
-    with pytest.raises(data.DataError, match="not a readable tar.gz"):
+    with pytest.raises(data.DataError, match="not a readable archive"):
         data.find_facades(tmp_path / "d", download_missing=False)
     assert not (tmp_path / "d" / "facades").exists()
 

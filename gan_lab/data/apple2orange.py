@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from gan_lab import runtime
-from gan_lab.data.files import DataError, DatasetNotFoundError, download, sha256_of
+from gan_lab.data.files import (
+    DataError,
+    DatasetNotFoundError,
+    download,
+    extract_atomically,
+    resolve_root,
+    sha256_of,
+)
 from gan_lab.data.images import list_images, read_rgb, resize
 
 APPLE2ORANGE_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/apple2orange.zip"
@@ -40,27 +47,18 @@ class UnpairedSet:
     synthetic: bool
 
 
-def _extract(archive: Path, root: Path) -> Path:
-    """Unpack apple2orange.zip into ``root/apple2orange`` via a temporary folder, so an
-    interrupted extraction never leaves a folder that looks complete."""
-    partial = root / ".apple2orange.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(partial)
-        inner = partial / "apple2orange" if (partial / "apple2orange").is_dir() else partial
-        counts = {d: len(list_images(inner / d)) for d in APPLE2ORANGE_COUNTS}
-        if counts != APPLE2ORANGE_COUNTS:
-            raise DataError(f"{archive} holds {counts}, expected {APPLE2ORANGE_COUNTS}.")
-        os.replace(inner, root / "apple2orange")
-    except (zipfile.BadZipFile, OSError, DatasetNotFoundError) as e:
-        raise DataError(
-            f"{archive} is not a complete apple2orange.zip ({e}). Delete it and download it "
-            f"again (`make data`), or place the extracted folder at {root / 'apple2orange'}."
-        ) from e
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return root / "apple2orange"
+def validate_apple2orange(folder: Path) -> list[str]:
+    """What is wrong with an apple2orange folder: missing domain folders or file counts
+    other than 995/1019/266/248."""
+    problems = []
+    for name, expected in APPLE2ORANGE_COUNTS.items():
+        try:
+            found = len(list_images(folder / name))
+        except DatasetNotFoundError:
+            found = 0
+        if found != expected:
+            problems.append(f"{name} has {found} images, expected {expected}")
+    return problems
 
 
 def find_apple2orange(data_dir: str | Path | None = None, download_missing: bool = True) -> Path:
@@ -74,7 +72,7 @@ def find_apple2orange(data_dir: str | Path | None = None, download_missing: bool
         DatasetNotFoundError: nothing usable found or downloaded; says what was tried.
         DataError: an archive was found but fails its checksum or is incomplete.
     """
-    root = Path(data_dir).expanduser() if data_dir is not None else runtime.data_root()
+    root = resolve_root(data_dir)
     for folder in (root / "apple2orange", root):
         if any((folder / d).is_dir() for d in APPLE2ORANGE_COUNTS):
             return folder
@@ -86,12 +84,12 @@ def find_apple2orange(data_dir: str | Path | None = None, download_missing: bool
                 f"{archive} is not the CycleGAN apple2orange.zip: expected sha256 "
                 f"{APPLE2ORANGE_SHA256}, got {got}. Delete or replace it."
             )
-        return _extract(archive, root)
+        return extract_atomically(archive, root, "apple2orange", validate_apple2orange)
     tried.append(f"{archive} (not found)")
     if download_missing:
         try:
             download(APPLE2ORANGE_URL, archive, APPLE2ORANGE_SHA256)
-            return _extract(archive, root)
+            return extract_atomically(archive, root, "apple2orange", validate_apple2orange)
         except OSError as e:
             tried.append(f"download {APPLE2ORANGE_URL} -> {type(e).__name__}: {e}")
     else:

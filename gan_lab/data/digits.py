@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from gan_lab import runtime
-from gan_lab.data.files import DataError, DatasetNotFoundError, download, sha256_of
+from gan_lab.data.files import (
+    DataError,
+    DatasetNotFoundError,
+    download,
+    resolve_root,
+    sha256_of,
+)
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -135,7 +141,7 @@ def mnist_arrays(
         DataError: a file was found but is corrupt or fails its checksum.
     """
     _check_split(split)
-    root = Path(data_dir).expanduser() if data_dir is not None else runtime.data_root()
+    root = resolve_root(data_dir)
     folders = [root, root / "mnist"]
     tried = []
     for folder in folders:

@@ -15,7 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from gan_lab import runtime
-from gan_lab.data.files import DataError, DatasetNotFoundError, download
+from gan_lab.data.files import (
+    DataError,
+    DatasetNotFoundError,
+    download,
+    extract_atomically,
+    resolve_root,
+)
 from gan_lab.data.images import list_images, read_rgb, resize
 
 FACADES_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz"
@@ -74,32 +80,6 @@ def split_pair(image: np.ndarray, path) -> tuple[np.ndarray, np.ndarray]:
     return image[:, height:], image[:, :height]
 
 
-def _extract(archive: Path, root: Path) -> Path:
-    """Extract ``facades.tar.gz`` into ``root/facades`` atomically and validate it.
-
-    The archive is unpacked into a temporary folder, checked, and only then renamed into
-    place, so an interrupted or corrupt extraction never leaves a folder that looks valid.
-    """
-    partial = root / ".facades.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(partial, filter="data")
-        inner = partial / "facades" if (partial / "facades").is_dir() else partial
-        problems = validate_facades(inner)
-        if problems:
-            raise DataError(f"{archive} does not hold the pix2pix facades: " + "; ".join(problems))
-        os.replace(inner, root / "facades")
-    except (tarfile.TarError, EOFError, OSError) as e:
-        raise DataError(
-            f"{archive} is not a readable tar.gz archive ({e}). Delete it and download it "
-            f"again (`make data`), or place the extracted folder at {root / 'facades'}."
-        ) from e
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return root / "facades"
-
-
 def validate_facades(folder: Path) -> list[str]:
     """What is wrong with a facades folder, compared with the canonical archive: missing
     splits, file counts other than 400/100/106, images that are not 512x256."""
@@ -137,14 +117,14 @@ def find_facades(data_dir: str | Path | None = None, download_missing: bool = Tr
         DatasetNotFoundError: nothing usable found or downloaded; says what was tried.
         DataError: an archive was found or downloaded but is corrupt or incomplete.
     """
-    root = Path(data_dir).expanduser() if data_dir is not None else runtime.data_root()
+    root = resolve_root(data_dir)
     for folder in (root / "facades", root):
         if any((folder / split).is_dir() for split in FACADES_COUNTS):
             return folder
     tried = [f"{root / 'facades'}/{{train,val,test}}/ (not found)"]
     for archive in (root / "facades.tar.gz", root / "facades" / "facades.tar.gz"):
         if archive.is_file():
-            return _extract(archive, root)
+            return extract_atomically(archive, root, "facades", validate_facades)
         tried.append(f"{archive} (not found)")
     if download_missing:
         archive = root / "facades.tar.gz"
@@ -154,7 +134,7 @@ def find_facades(data_dir: str | Path | None = None, download_missing: bool = Tr
             tried.append(f"download {FACADES_URL} -> {type(e).__name__}: {e}")
         else:
             try:
-                return _extract(archive, root)
+                return extract_atomically(archive, root, "facades", validate_facades)
             except DataError:
                 archive.unlink(missing_ok=True)  # our own download: remove it so a retry refetches
                 raise

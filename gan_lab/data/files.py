@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tarfile
 import urllib.request
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+
+from gan_lab import runtime
 
 
 class DataError(ValueError):
@@ -51,3 +57,45 @@ def download(url: str, path: Path, sha256: str | None = None, timeout: float = 2
     finally:
         part.unlink(missing_ok=True)
     return path
+
+
+def resolve_root(data_dir: str | Path | None) -> Path:
+    """The folder to look for datasets in: ``data_dir`` if given, else the data root."""
+    return Path(data_dir).expanduser() if data_dir is not None else runtime.data_root()
+
+
+def extract_atomically(archive: Path, root: Path, name: str,
+                       validate: Callable[[Path], list[str]]) -> Path:
+    """Unpack a zip or tar.gz ``archive`` into ``root/name``, validated, all or nothing.
+
+    The archive is unpacked into a hidden temporary folder, checked with ``validate``
+    (which returns a list of problems), and only then renamed into place: an interrupted,
+    corrupt or incomplete extraction never leaves a folder that later looks valid.
+
+    Raises:
+        DataError: the archive is unreadable, or ``validate`` found problems (listed).
+    """
+    partial = root / f".{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        try:
+            if zipfile.is_zipfile(archive):
+                with zipfile.ZipFile(archive) as zf:
+                    zf.extractall(partial)
+            else:
+                with tarfile.open(archive) as tar:
+                    tar.extractall(partial, filter="data")
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
+            raise DataError(
+                f"{archive} is not a readable archive ({e}). Delete it and download it again "
+                f"(`make data`), or place the extracted folder at {root / name}."
+            ) from e
+        inner = partial / name if (partial / name).is_dir() else partial
+        problems = validate(inner)
+        if problems:
+            raise DataError(f"{archive} does not hold the expected {name} files: "
+                            + "; ".join(problems))
+        os.replace(inner, root / name)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return root / name
