@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-gpu demo test unit notebooks lint format strip lab data clean
+.PHONY: install install-gpu demo test unit notebooks lint format strip lab data bench clean
 
 install: $(STAMP)
 
@@ -50,6 +50,9 @@ lab: $(STAMP)
 
 data: $(STAMP)  ## download the real datasets into data/ (or $$GAN_LAB_DATA_DIR)
 	$(PY) -m gan_lab.data
+
+bench: $(STAMP)  ## time gan_lab's train steps against tutorial-style baselines (minutes; not a test)
+	$(PY) benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) outputs

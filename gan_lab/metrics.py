@@ -18,14 +18,15 @@ def build_digit_classifier(num_classes: int = 10, name: str = "digit_classifier"
     Returns:
         Model mapping images (batch, 28, 28, 1) in [-1, 1] to class probabilities.
     """
+    f32 = "float32"  # a judge must not change with the precision of the models it judges
     image = keras.Input((28, 28, 1))
-    x = layers.Conv2D(32, 3, activation="relu")(image)  # (batch, 26, 26, 32)
-    x = layers.MaxPooling2D()(x)  # (batch, 13, 13, 32)
-    x = layers.Conv2D(64, 3, activation="relu")(x)  # (batch, 11, 11, 64)
-    x = layers.MaxPooling2D()(x)  # (batch, 5, 5, 64)
-    x = layers.Flatten()(x)
-    x = layers.Dropout(0.5)(x)
-    probs = layers.Dense(num_classes, activation="softmax")(x)
+    x = layers.Conv2D(32, 3, activation="relu", dtype=f32)(image)  # (batch, 26, 26, 32)
+    x = layers.MaxPooling2D(dtype=f32)(x)  # (batch, 13, 13, 32)
+    x = layers.Conv2D(64, 3, activation="relu", dtype=f32)(x)  # (batch, 11, 11, 64)
+    x = layers.MaxPooling2D(dtype=f32)(x)  # (batch, 5, 5, 64)
+    x = layers.Flatten(dtype=f32)(x)
+    x = layers.Dropout(0.5, dtype=f32)(x)
+    probs = layers.Dense(num_classes, activation="softmax", dtype=f32)(x)
     model = keras.Model(image, probs, name=name)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
@@ -169,10 +170,11 @@ def build_domain_classifier(image_size: int, name: str = "domain_classifier") ->
     """
     image = keras.Input((image_size, image_size, 3))
     x = image
+    f32 = "float32"  # a judge must not change with the precision of the models it judges
     for filters in (16, 32, 64, 64):
-        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    prob = layers.Dense(1, activation="sigmoid")(x)  # P(domain 1)
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu", dtype=f32)(x)
+    x = layers.GlobalAveragePooling2D(dtype=f32)(x)
+    prob = layers.Dense(1, activation="sigmoid", dtype=f32)(x)  # P(domain 1)
     model = keras.Model(image, prob, name=name)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]

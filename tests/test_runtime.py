@@ -48,3 +48,40 @@ def test_describe_device_warns_plainly_without_gpu(monkeypatch):
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
     report = runtime.describe_device()
     assert "WARNING" in report and "CPU" in report and "\n" not in report
+
+
+def test_set_precision_sets_policy_and_rejects_unknown(monkeypatch):
+    import keras
+
+    from gan_lab import models, training
+
+    try:
+        assert runtime.set_precision("mixed_bfloat16") == "mixed_bfloat16"
+        g = models.build_dcgan_generator(latent_dim=4, width=2)
+        assert g.layers[1].compute_dtype == "bfloat16"  # the Dense layer computes in bf16
+        assert g.output.dtype == "float32"  # the last activation stays float32
+        assert not isinstance(training.adam(), keras.optimizers.LossScaleOptimizer)
+        runtime.set_precision("mixed_float16")
+        assert isinstance(training.adam(), keras.optimizers.LossScaleOptimizer)
+        monkeypatch.setenv("GAN_LAB_PRECISION", "float32")
+        assert runtime.set_precision() == "float32"
+        assert runtime.set_precision("auto") in runtime.PRECISIONS
+        with pytest.raises(ValueError, match="precision='float64'"):
+            runtime.set_precision("float64")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_instance_norm_stays_float32_under_mixed_precision():
+    import keras
+
+    from gan_lab import models
+
+    try:
+        runtime.set_precision("mixed_bfloat16")
+        d = models.build_patchgan_discriminator(conditional=False, norm="instance", base_filters=4)
+        norms = [layer for layer in d.layers if "group_normalization" in layer.name]
+        assert norms and all(layer.compute_dtype == "float32" for layer in norms)
+        assert d.output.dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
