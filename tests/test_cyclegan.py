@@ -83,6 +83,15 @@ def test_unpaired_pipeline_pairs_one_of_each_and_lasts_the_larger_domain():
         assert float(tf.reduce_min(y)) == pytest.approx(1.0)
 
 
+def test_unpaired_jitter_varies_crops_and_keeps_range():
+    tf.random.set_seed(0)
+    a = np.random.default_rng(0).integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
+    ds = data.unpaired_dataset(a, a, batch_size=1, augment=True, seed=0).repeat(6)
+    xs = [x.numpy() for x, _ in ds]
+    assert any(not np.allclose(xs[0], x) for x in xs[1:])  # fresh crop/flip each epoch
+    assert all(-1.0 <= x.min() and x.max() <= 1.0 and x.shape == (1, 32, 32, 3) for x in xs)
+
+
 # ------------------------------------------------------------------ models
 
 
@@ -97,6 +106,7 @@ def test_instance_norm_is_per_image_per_channel_normalisation():
 def test_resnet_generator_matches_junyanz():
     g = models.build_resnet_generator()
     assert g.count_params() == 11_378_179
+    assert g(np.zeros((1, 256, 256, 3), np.float32)).shape == (1, 256, 256, 3)
     small = models.build_resnet_generator(base_filters=8, n_blocks=2)
     out = small(np.zeros((1, 32, 32, 3), np.float32)).numpy()
     assert out.shape == (1, 32, 32, 3) and np.abs(out).max() <= 1.0

@@ -140,7 +140,7 @@ def test_offline_full_mode_fails_fast_with_clear_error(tmp_path):
     message = str(info.value)
     assert str(tmp_path / "data" / "mnist") in message
     assert "127.0.0.1" in message and "GAN_LAB_QUICK=1" in message
-    assert not (tmp_path / "data" / "mnist" / "mnist.npz").exists()
+    assert not (tmp_path / "data" / "mnist").exists()  # no empty cache folder left behind
 
 
 def test_download_checksum_mismatch_removes_partial_file(tmp_path):

@@ -41,6 +41,7 @@ def download(url: str, path: Path, sha256: str | None = None, timeout: float = 2
         OSError: the download failed (offline, host unreachable, HTTP error).
         DataError: the downloaded bytes do not match ``sha256``; the partial file is removed.
     """
+    created = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     try:
@@ -56,6 +57,8 @@ def download(url: str, path: Path, sha256: str | None = None, timeout: float = 2
         os.replace(part, path)
     finally:
         part.unlink(missing_ok=True)
+        if created and not path.exists() and not any(path.parent.iterdir()):
+            path.parent.rmdir()  # leave no empty cache folder behind a failed download
     return path
 
 
