@@ -56,16 +56,10 @@ class Trainer:
         max_to_keep: checkpoints kept (default 3).
         strategy: a ``tf.distribute`` strategy to run the step on several devices
             (``MirroredStrategy`` for the GPUs of one machine), or None (default). Build
-            the models and optimizers inside ``strategy.scope()``; give ``fit`` the global
+            the models, optimizers and step inside ``strategy.scope()``; give ``fit`` the global
             batch, which the strategy splits across replicas. The steps of
             ``gan_lab.steps`` scale their losses so the update equals the single-device
             update on the global batch. (``ImagePool`` is single-device only.)
-        strategy: a ``tf.distribute`` strategy to run the step on several devices
-            (``MirroredStrategy`` for the GPUs of one machine), or None (default). Build
-            the models and optimizers inside ``strategy.scope()``; give ``fit`` the global
-            batch, which the strategy splits across replicas. The steps of
-            ``gan_lab.steps`` scale their losses so the update equals the single-device
-            update on the global batch.
 
     Raises:
         FileExistsError: ``run_dir`` has checkpoints and ``resume`` is False.
