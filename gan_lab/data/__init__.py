@@ -25,7 +25,6 @@ from gan_lab.data.digits import (
     load_digits,
     load_mnist,
     mnist_arrays,
-    normalize,
     read_idx,
     read_mnist_npz,
     synthetic_digits,
@@ -45,7 +44,7 @@ from gan_lab.data.facades import (
     validate_facades,
 )
 from gan_lab.data.files import DataError, DatasetNotFoundError, download, sha256_of
-from gan_lab.data.images import list_images, read_rgb
+from gan_lab.data.images import list_images, normalize, read_rgb
 from gan_lab.data.toy import TOY_DISTRIBUTIONS, ring_centers, sample_toy, toy_density, toy_dataset
 
 __all__ = [

@@ -21,7 +21,7 @@ from gan_lab.data.files import (
     resolve_root,
     sha256_of,
 )
-from gan_lab.data.images import list_images, read_rgb, resize
+from gan_lab.data.images import list_images, normalize, read_rgb, resize
 
 APPLE2ORANGE_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/apple2orange.zip"
 APPLE2ORANGE_SHA256 = "845a191e9af8926408ea597001cd03a452e3300a1f44a79fe329b3d59f6e3eb8"
@@ -151,7 +151,6 @@ def unpaired_dataset(images_a: np.ndarray, images_b: np.ndarray, batch_size: int
     """
     import tensorflow as tf
 
-    from gan_lab.data.digits import normalize
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")

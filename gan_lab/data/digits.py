@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from gan_lab import runtime
+from gan_lab.data.images import normalize
 from gan_lab.data.files import (
     DataError,
     DatasetNotFoundError,
@@ -221,14 +222,6 @@ def load_digits(
         data = mnist_arrays(split, data_dir)
     print(f"gan_lab data: {data.source}: {data.images.shape[0]} images of {data.images.shape[1:]}")
     return data
-
-
-def normalize(images: np.ndarray) -> np.ndarray:
-    """uint8 images 0..255 to float32 in [-1, 1] (the range of the generators' tanh)."""
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise ValueError(f"normalize expects uint8 images. Received dtype: {images.dtype}")
-    return images.astype(np.float32) / 127.5 - 1.0
 
 
 def to_dataset(

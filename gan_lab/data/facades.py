@@ -22,7 +22,7 @@ from gan_lab.data.files import (
     extract_atomically,
     resolve_root,
 )
-from gan_lab.data.images import list_images, read_rgb, resize
+from gan_lab.data.images import list_images, normalize, read_rgb, resize
 
 FACADES_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz"
 FACADES_COUNTS = {"train": 400, "val": 100, "test": 106}
@@ -234,7 +234,6 @@ def pair_dataset(pairs: PairSet, batch_size: int = 1, augment: bool = True,
     """
     import tensorflow as tf
 
-    from gan_lab.data.digits import normalize
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")

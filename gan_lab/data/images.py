@@ -1,4 +1,5 @@
-"""Reading image files one by one, with errors that name the file.
+"""Image files and pixels: reading files one by one with errors that name the file, and
+scaling pixels to the models' range [-1, 1].
 
 Conversions (documented, applied silently): grayscale and palette images are expanded to
 RGB; an alpha channel is dropped (RGBA -> RGB); 16-bit images are scaled to 8 bits.
@@ -15,6 +16,14 @@ from gan_lab.data.files import DataError, DatasetNotFoundError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_PIXELS = 40_000_000  # refuse absurdly large images instead of exhausting memory
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """uint8 images 0..255 to float32 in [-1, 1] (the range of the generators' tanh)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(f"normalize expects uint8 images. Received dtype: {images.dtype}")
+    return images.astype(np.float32) / 127.5 - 1.0
 
 
 def list_images(folder: Path) -> list[Path]:
