@@ -59,7 +59,7 @@ def wasserstein_generator_loss(fake_scores) -> tf.Tensor:
     return -tf.reduce_mean(tf.cast(fake_scores, tf.float32))
 
 
-def gradient_penalty(critic, real, fake, seed=None) -> tf.Tensor:
+def gradient_penalty(critic, real, fake, seed=None, rng: tf.random.Generator | None = None):
     """WGAN-GP's penalty ``E[(||grad_x f(x_hat)||_2 - 1)^2]`` at random interpolates.
 
     ``x_hat = eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per sample; the
@@ -70,13 +70,18 @@ def gradient_penalty(critic, real, fake, seed=None) -> tf.Tensor:
         critic: callable mapping samples to scores (batch, 1).
         real, fake: tensors of the same shape (batch, ...).
         seed: optional op seed of ``eps``.
+        rng: optional ``tf.random.Generator`` to draw ``eps`` from (a checkpointed one
+            makes resumed runs draw what an uninterrupted run would); overrides ``seed``.
 
     Reference:
         Gulrajani et al., "Improved Training of Wasserstein GANs", 2017.
     """
     real, fake = tf.cast(real, tf.float32), tf.cast(fake, tf.float32)
     shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
-    eps = tf.random.uniform(shape, 0.0, 1.0, seed=seed)
+    if rng is not None:
+        eps = rng.uniform(shape, 0.0, 1.0)
+    else:
+        eps = tf.random.uniform(shape, 0.0, 1.0, seed=seed)
     x_hat = eps * real + (1.0 - eps) * fake
     with tf.GradientTape() as tape:
         tape.watch(x_hat)

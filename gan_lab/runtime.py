@@ -108,6 +108,9 @@ def new_run_dir(name: str) -> Path:
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and TensorFlow's random generators with one call.
 
+    This includes TensorFlow's global ``tf.random.Generator``, from which the train steps
+    and image pools split their own (checkpointed) generators.
+
     Args:
         seed: any non-negative integer.
     """
@@ -118,6 +121,7 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     tf.random.set_seed(seed)
+    tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
 
 
 def describe_device() -> str:

@@ -37,6 +37,16 @@ def _build(*pairs) -> None:
             optimizer.build(model.trainable_variables)
 
 
+def _noise_generator(seed: int | None) -> tf.random.Generator:
+    """The step's own random generator. The Trainer saves it in checkpoints (as
+    ``step.trackables``), so a resumed run draws the noise an uninterrupted run would.
+    Without a seed it is split off TensorFlow's global generator, which
+    ``runtime.seed_everything`` seeds."""
+    if seed is None:
+        return tf.random.get_global_generator().split(1)[0]
+    return tf.random.Generator.from_seed(seed)
+
+
 def _apply(tape, scaled_loss, model, optimizer):
     grads = tape.gradient(scaled_loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -48,6 +58,7 @@ def make_gan_step(
     g_optimizer: keras.optimizers.Optimizer,
     d_optimizer: keras.optimizers.Optimizer,
     label_smoothing: float = 0.0,
+    seed: int | None = None,
 ) -> Callable[[tf.Tensor], dict]:
     """The unconditional GAN step (DCGAN, toy GANs): update D and G from one real batch.
 
@@ -60,6 +71,7 @@ def make_gan_step(
         discriminator: maps samples to logits (batch, 1).
         g_optimizer, d_optimizer: one optimizer per network.
         label_smoothing: one-sided label smoothing for D's real targets (default 0).
+        seed: seed of the step's noise generator (default: split off the global one).
 
     Returns:
         ``step(real) -> {"d_loss", "g_loss", "d_real", "d_fake"}`` (the batch may also be
@@ -68,13 +80,14 @@ def make_gan_step(
     """
     latent_dim = generator.input_shape[-1]
     _build((g_optimizer, generator), (d_optimizer, discriminator))
+    rng = _noise_generator(seed)
 
     def step(batch):
         if isinstance(batch, (tuple, list)):  # (real, noise): noise given, e.g. for tests
             real, noise = batch
         else:
             real = batch
-            noise = tf.random.normal([tf.shape(real)[0], latent_dim])
+            noise = rng.normal([tf.shape(real)[0], latent_dim])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = generator(noise, training=True)
             real_logits = discriminator(real, training=True)
@@ -92,6 +105,7 @@ def make_gan_step(
             "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
         }
 
+    step.trackables = {"noise_rng": rng}
     return step
 
 
@@ -102,6 +116,7 @@ def make_wgan_gp_step(
     c_optimizer: keras.optimizers.Optimizer,
     gp_weight: float = 10.0,
     n_critic: int = 5,
+    seed: int | None = None,
 ) -> Callable[[tf.Tensor], dict]:
     """The WGAN-GP step: ``n_critic`` critic updates, then one generator update.
 
@@ -123,20 +138,21 @@ def make_wgan_gp_step(
         raise ValueError(f"n_critic must be a positive integer. Received: n_critic={n_critic!r}")
     latent_dim = generator.input_shape[-1]
     _build((g_optimizer, generator), (c_optimizer, critic))
+    rng = _noise_generator(seed)
 
     def step(real):
         batch = tf.shape(real)[0]
         for _ in range(n_critic):  # unrolled at trace time
-            fake = generator(tf.random.normal([batch, latent_dim]), training=True)
+            fake = generator(rng.normal([batch, latent_dim]), training=True)
             with tf.GradientTape() as tape:
                 real_scores = critic(real, training=True)
                 fake_scores = critic(fake, training=True)
-                gp = losses.gradient_penalty(critic, real, fake)
+                gp = losses.gradient_penalty(critic, real, fake, rng=rng)
                 c_loss = losses.wasserstein_critic_loss(real_scores, fake_scores) + gp_weight * gp
                 c_scaled = _for_gradients(c_loss, c_optimizer)
             _apply(tape, c_scaled, critic, c_optimizer)
         with tf.GradientTape() as tape:
-            fake = generator(tf.random.normal([batch, latent_dim]), training=True)
+            fake = generator(rng.normal([batch, latent_dim]), training=True)
             fake_scores = critic(fake, training=True)
             g_loss = losses.wasserstein_generator_loss(fake_scores)
             g_scaled = _for_gradients(g_loss, g_optimizer)
@@ -149,6 +165,7 @@ def make_wgan_gp_step(
             - tf.reduce_mean(tf.cast(fake_scores, tf.float32)),
         }
 
+    step.trackables = {"noise_rng": rng}
     return step
 
 

@@ -8,7 +8,8 @@ history, writes TensorBoard scalars, frames and checkpoints, and resumes.
 
 Layout of a run folder::
 
-    run_dir/checkpoints/   tf.train.Checkpoint files (step, models, optimizers)
+    run_dir/checkpoints/step_000500/   one checkpoint: step, models, optimizers and the
+                                       states of the random generators
     run_dir/frames/        step_000000.png ... progress frames, for the GIF
     run_dir/tensorboard/   scalars
     run_dir/history.json   logged losses per step
@@ -16,9 +17,11 @@ Layout of a run folder::
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -87,6 +90,7 @@ class Trainer:
             "sample_every": sample_every,
             "log_every": log_every,
             "checkpoint_every": checkpoint_every,
+            "max_to_keep": max_to_keep,
         }.items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
@@ -99,16 +103,15 @@ class Trainer:
         self.checkpoint_every = checkpoint_every
         self.callbacks = list(callbacks)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.checkpoint = tf.train.Checkpoint(step=self.step, **trackables)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, str(self.run_dir / "checkpoints"), max_to_keep=max_to_keep
-        )
+        self.checkpoint_dir = self.run_dir / "checkpoints"
+        self.max_to_keep = max_to_keep
+        self._objects = {"step": self.step, **trackables, **_random_state(trackables, step_fn)}
         self.history: dict[str, list[float]] = {}
         if resume:
             self.restore()
-        elif self.manager.latest_checkpoint:
+        elif self.latest_checkpoint:
             raise FileExistsError(
-                f"{self.run_dir} already holds checkpoints ({self.manager.latest_checkpoint}). "
+                f"{self.run_dir} already holds checkpoints ({self.latest_checkpoint}). "
                 "Pass resume=True to continue that run, or use a new run folder "
                 "(runtime.new_run_dir) to start afresh; nothing was overwritten."
             )
@@ -131,15 +134,44 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
 
+    @property
+    def checkpoints(self) -> list[str]:
+        """Complete checkpoints of this run, oldest first (paths to pass to ``restore``)."""
+        if not self.checkpoint_dir.is_dir():
+            return []
+        done = [d for d in self.checkpoint_dir.glob("step_*") if (d / "ckpt.index").is_file()]
+        return [str(d / "ckpt") for d in sorted(done)]
+
+    @property
+    def latest_checkpoint(self) -> str | None:
+        """The newest complete checkpoint, or None."""
+        found = self.checkpoints
+        return found[-1] if found else None
+
     def restore(self, checkpoint: str | None = None) -> int:
         """Restore ``checkpoint`` (default: the latest) with its history; return its step.
 
-        Without any checkpoint in the run folder this is a no-op returning 0.
+        Restores the step, every trackable and the random generators; ``fit`` then skips
+        the batches already seen. Without any checkpoint in the run folder this
+        is a no-op returning 0.
+
+        Raises:
+            ValueError: the checkpoint does not fit the models given (another architecture
+                or other settings); nothing is changed on disk.
         """
-        path = checkpoint or self.manager.latest_checkpoint
+        path = checkpoint or self.latest_checkpoint
         if path is None:
             return 0
-        self.checkpoint.restore(path).assert_existing_objects_matched()
+        try:
+            status = tf.train.Checkpoint(**self._objects).read(path)
+            status.expect_partial().assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            raise ValueError(
+                f"Checkpoint {path} does not match the models and optimizers given: it was "
+                "written for another architecture or other settings (image size, filters, "
+                "model kind). Build the models with the settings of that run (its run.json), "
+                f"or start a new run folder. Nothing was changed on disk. Details: {e}"
+            ) from e
         history_file = self.run_dir / "history.json"
         if history_file.is_file():
             saved = json.loads(history_file.read_text())
@@ -148,10 +180,45 @@ class Trainer:
         return int(self.step)
 
     def save(self) -> str:
-        """Write a checkpoint and the history now; return the checkpoint path."""
-        path = self.manager.save(checkpoint_number=int(self.step))
-        _write_json_atomically(self.run_dir / "history.json", self.history)
-        return path
+        """Write a checkpoint and the history now, atomically; return the checkpoint path.
+
+        The checkpoint is written into a hidden ``.partial`` folder that is renamed to
+        ``step_NNNNNN`` only once complete, so a crash or kill at any moment leaves the
+        previous checkpoints intact; the oldest beyond ``max_to_keep`` are removed after.
+
+        Raises:
+            OSError: the checkpoint could not be written (disk full, no permission); the
+                partial files are removed and the previous checkpoints are kept.
+        """
+        step = int(self.step)
+        final = self.checkpoint_dir / f"step_{step:06d}"
+        if (final / "ckpt.index").is_file():  # this step is saved already (same state)
+            return str(final / "ckpt")
+        for stale in self.checkpoint_dir.glob(".partial-*"):  # left by a killed save
+            shutil.rmtree(stale, ignore_errors=True)
+        partial = self.checkpoint_dir / f".partial-step_{step:06d}"
+        objects = self._objects
+        try:
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+            tf.train.Checkpoint(**objects).write(str(partial / "ckpt"))
+            _fsync_folder(partial)
+            os.replace(partial, final)
+            _write_json_atomically(self.run_dir / "history.json", self.history)
+        except (OSError, tf.errors.OpError) as e:
+            shutil.rmtree(partial, ignore_errors=True)
+            full = isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            raise OSError(
+                getattr(e, "errno", None) or errno.EIO,
+                f"Could not write the checkpoint of step {step} to {final}"
+                + (" (the disk is full)" if full else "")
+                + f": {e}. The partial files were removed; the previous checkpoint "
+                f"({self.latest_checkpoint or 'none yet'}) is intact. Free some space (or "
+                "point GAN_LAB_OUTPUT_DIR at a larger disk) and resume.",
+            ) from e
+        for old in self.checkpoints[: -self.max_to_keep]:
+            shutil.rmtree(Path(old).parent, ignore_errors=True)
+        return str(final / "ckpt")
 
     # ------------------------------------------------------------------ training
 
@@ -194,32 +261,30 @@ class Trainer:
             mininterval=1.0,
         )
         began, images = time.perf_counter(), 0
-        if self.strategy is not None:
-            dataset = self.strategy.experimental_distribute_dataset(dataset)
+        iterator = self._make_iterator(dataset, start)
         step = start  # counted in Python: reading the variable each step would stall the device
+        logs = None
         try:
             while step < total:
-                seen = 0
-                for batch in dataset:
-                    seen += 1
-                    logs = self._step_fn(batch)
-                    self.step.assign_add(1)
-                    step += 1
-                    images += self._batch_size(batch)
-                    bar.update(1)
-                    if step % self.log_every == 0 or step == total:
-                        values = self._log(step, logs)
-                        bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()}, refresh=False)
-                    if self.sample_fn is not None and (
-                        step % self.sample_every == 0 or step == total
-                    ):
-                        self._save_frame()
-                    if step % self.checkpoint_every == 0 or step == total:
-                        self.save()
-                    if step >= total:
-                        break
-                if seen == 0:
-                    raise ValueError("The dataset yielded no batches: check it is not empty.")
+                try:
+                    batch = next(iterator)
+                except StopIteration:
+                    raise ValueError(
+                        "The dataset yielded no batches: check it is not empty."
+                    ) from None
+                logs = self._step_fn(batch)
+                self.step.assign_add(1)
+                step += 1
+                images += self._batch_size(batch)
+                bar.update(1)
+                if step % self.log_every == 0 or step == total:
+                    values = self._log(step, logs)
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()}, refresh=False)
+                if self.sample_fn is not None and (step % self.sample_every == 0 or step == total):
+                    self._save_frame()
+                if step % self.checkpoint_every == 0 or step == total:
+                    _check_finite(step, logs, self.latest_checkpoint)  # never save a NaN state
+                    self.save()
         finally:
             bar.close()
             if self._writer is not None:
@@ -244,15 +309,21 @@ class Trainer:
             raise ValueError("epochs needs a dataset of known, finite length; pass steps instead.")
         return epochs * per_epoch
 
+    def _make_iterator(self, dataset, start: int):
+        """One iterator over the repeated dataset. A resumed run skips the ``start``
+        batches already trained on, so it sees the batches an uninterrupted run would
+        (the gan_lab pipelines are seeded and deterministic). Skipping replays the input
+        pipeline, not the step, and takes seconds; saving the iterator's state in the
+        checkpoint instead proved unreliable with prefetching."""
+        dataset = dataset.repeat()
+        if start:
+            dataset = dataset.skip(start)
+        if self.strategy is not None:
+            return iter(self.strategy.experimental_distribute_dataset(dataset))
+        return iter(dataset)
+
     def _log(self, step: int, logs: dict) -> dict[str, float]:
-        values = {k: float(v) for k, v in logs.items()}
-        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
-        if bad:
-            last = self.manager.latest_checkpoint or "none yet"
-            raise FloatingPointError(
-                f"Training diverged at step {step}: {bad}. The last good checkpoint is kept "
-                f"({last}); lower the learning rate or resume from it."
-            )
+        values = _check_finite(step, logs, self.latest_checkpoint)
         self.history.setdefault("step", []).append(step)
         for k, v in values.items():
             self.history.setdefault(k, []).append(v)
@@ -284,10 +355,48 @@ class Trainer:
         return sorted(self.frames_dir.glob("step_*.png"))
 
 
+def _check_finite(step: int, logs: dict, last_checkpoint: str | None) -> dict[str, float]:
+    values = {k: float(v) for k, v in logs.items()}
+    bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+    if bad:
+        raise FloatingPointError(
+            f"Training diverged at step {step}: {bad}. The last good checkpoint is kept "
+            f"({last_checkpoint or 'none yet'}); lower the learning rate or resume from it."
+        )
+    return values
+
+
+def _random_state(trackables: dict, step_fn) -> dict:
+    """What a faithful resume needs beyond the weights: the state of every random
+    generator. Keras layers keep theirs (dropout's SeedGenerator) outside the weights that
+    ``tf.train.Checkpoint`` tracks; steps expose theirs as ``step.trackables``."""
+    extra = dict(getattr(step_fn, "trackables", {}))
+    for name, obj in trackables.items():
+        if isinstance(obj, keras.Model):
+            weights = {id(w) for w in obj.weights}
+            seeds = [v for v in obj.variables if id(v) not in weights]
+            if seeds:
+                extra[f"{name}_random_state"] = seeds
+    return extra
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush a folder's files and entries to disk, so a rename after it is durable."""
+    for path in [*folder.iterdir(), folder]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _write_json_atomically(path: Path, obj) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(obj))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- training pieces
@@ -305,19 +414,28 @@ class ImagePool(tf.Module):
     Args:
         image_shape: (height, width, channels) of the images.
         size: images kept (default 50, as in CycleGAN; 0 disables the pool).
+        seed: seed of the pool's own random generator (default: split off TensorFlow's
+            global generator); it is a tracked variable, saved in checkpoints.
 
     Reference:
         Shrivastava et al., "Learning from Simulated and Unsupervised Images", 2017;
         Zhu et al. 2017.
     """
 
-    def __init__(self, image_shape, size: int = 50, name: str | None = None):
+    def __init__(
+        self, image_shape, size: int = 50, seed: int | None = None, name: str | None = None
+    ):
         super().__init__(name=name)
         if not isinstance(size, int) or size < 0:
             raise ValueError(f"size must be a non-negative integer. Received: size={size!r}")
         self.size = size
         self.images = tf.Variable(tf.zeros([max(size, 1), *image_shape]), trainable=False)
         self.count = tf.Variable(0, dtype=tf.int32, trainable=False)
+        self.rng = (
+            tf.random.Generator.from_seed(seed)
+            if seed is not None
+            else tf.random.get_global_generator().split(1)[0]
+        )
 
     def __call__(self, images):
         images = tf.cast(images, self.images.dtype)
@@ -331,8 +449,8 @@ class ImagePool(tf.Module):
                 self.images[self.count].assign(image)
                 self.count.assign_add(1)
                 result = result.write(i, image)
-            elif tf.random.uniform([]) < 0.5:
-                j = tf.random.uniform([], 0, self.size, dtype=tf.int32)
+            elif self.rng.uniform([]) < 0.5:
+                j = self.rng.uniform([], 0, self.size, dtype=tf.int32)
                 result = result.write(i, tf.identity(self.images[j]))
                 self.images[j].assign(image)
             else:

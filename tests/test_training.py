@@ -63,7 +63,7 @@ def test_fit_logs_history_frames_tensorboard_and_checkpoint(tmp_path):
     assert history["step"] == [2, 4, 6, 8, 9]
     assert [p.name for p in trainer.frames] == [f"step_{s:06d}.png" for s in (0, 3, 6, 9)]
     assert list((tmp_path / "run" / "tensorboard").iterdir())
-    assert trainer.manager.latest_checkpoint.endswith("ckpt-9")
+    assert trainer.latest_checkpoint.endswith("step_000009/ckpt")
     assert json.loads((tmp_path / "run" / "history.json").read_text())["step"][-1] == 9
 
 
@@ -128,7 +128,7 @@ def test_nan_loss_stops_with_step_and_loss_named(tmp_path):
     )
     with pytest.raises(FloatingPointError, match=r"step 3: \{'loss': nan\}"):
         trainer.fit(tiny_dataset(), steps=10, progress=False)
-    assert trainer.manager.latest_checkpoint.endswith("ckpt-2")
+    assert trainer.latest_checkpoint.endswith("step_000002/ckpt")
     assert calls["n"] == 2  # callbacks ran for every good step
 
 

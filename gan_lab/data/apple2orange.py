@@ -21,7 +21,14 @@ from gan_lab.data.files import (
     resolve_root,
     sha256_of,
 )
-from gan_lab.data.images import list_images, normalize, read_rgb, resize
+from gan_lab.data.images import (
+    index_dataset,
+    list_images,
+    normalize,
+    read_rgb,
+    resize,
+    with_random_seeds,
+)
 
 APPLE2ORANGE_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/apple2orange.zip"
 APPLE2ORANGE_SHA256 = "845a191e9af8926408ea597001cd03a452e3300a1f44a79fe329b3d59f6e3eb8"
@@ -146,8 +153,8 @@ def unpaired_dataset(images_a: np.ndarray, images_b: np.ndarray, batch_size: int
     """Unpaired (x, y) batches in [-1, 1]: each domain shuffled on its own, then zipped.
 
     An epoch lasts as long as the larger domain (the smaller one repeats, as in
-    junyanz's loader). Scaling is cached; the jitter (resize to 286/256, random crop,
-    mirror; independently per domain) runs after the cache.
+    junyanz's loader). Scaling runs once on the in-memory tensors; the jitter (resize to
+    286/256, random crop, mirror; independently per domain, seeded, stateless) per element.
     """
     import tensorflow as tf
 
@@ -157,17 +164,20 @@ def unpaired_dataset(images_a: np.ndarray, images_b: np.ndarray, batch_size: int
     size = images_a.shape[1]
     big = int(round(size * 286 / 256))
 
-    def jitter(image):
+    def jitter(image, seed):
+        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         image = tf.image.resize(image, [big, big], method="bilinear")
-        image = tf.image.random_crop(image, [size, size, 3])
-        return tf.image.random_flip_left_right(image)
+        image = tf.image.stateless_random_crop(image, [size, size, 3], seed=crop_seed)
+        return tf.image.stateless_random_flip_left_right(image, seed=flip_seed)
 
     def domain(images, domain_seed):
-        ds = tf.data.Dataset.from_tensor_slices(normalize(images)).cache()
-        ds = ds.shuffle(len(images), seed=domain_seed, reshuffle_each_iteration=True).repeat()
+        images = tf.constant(normalize(images))
+        ds = index_dataset(len(images), True, domain_seed).repeat()
         if augment:
-            ds = ds.map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
-        return ds
+            return with_random_seeds(ds, domain_seed).map(
+                lambda i, s: jitter(tf.gather(images, i), s), num_parallel_calls=tf.data.AUTOTUNE
+            )
+        return ds.map(lambda i: tf.gather(images, i))
 
     steps = max(len(images_a), len(images_b)) // batch_size
     pairs = tf.data.Dataset.zip((domain(images_a, seed), domain(images_b, seed + 1)))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from gan_lab import runtime
-from gan_lab.data.images import normalize
+from gan_lab.data.images import index_dataset, normalize
 from gan_lab.data.files import (
     DataError,
     DatasetNotFoundError,
@@ -232,16 +232,20 @@ def to_dataset(
     labels: np.ndarray | None = None,
 ):
     """A ``tf.data.Dataset`` of float32 images in [-1, 1] (and labels), shuffled, batched,
-    prefetched. Scaling runs once on the cached tensor, not per epoch."""
+    prefetched. Scaling runs once on the in-memory tensor, not per epoch; the shuffle
+    reorders indices (see ``images.index_dataset``)."""
     import tensorflow as tf
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
-    scaled = normalize(images)
-    ds = tf.data.Dataset.from_tensor_slices(scaled if labels is None else (scaled, labels))
-    if shuffle:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    scaled = tf.constant(normalize(images))
+    ds = index_dataset(len(images), shuffle, seed).batch(batch_size)
+    if labels is None:
+        ds = ds.map(lambda i: tf.gather(scaled, i))
+    else:
+        labels = tf.constant(labels)
+        ds = ds.map(lambda i: (tf.gather(scaled, i), tf.gather(labels, i)))
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def load_mnist(

@@ -22,7 +22,15 @@ from gan_lab.data.files import (
     extract_atomically,
     resolve_root,
 )
-from gan_lab.data.images import list_images, normalize, read_rgb, resize
+from gan_lab.data.images import (
+    index_dataset,
+    list_images,
+    normalize,
+    random_seed_pair,
+    read_rgb,
+    resize,
+    with_random_seeds,
+)
 
 FACADES_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz"
 FACADES_COUNTS = {"train": 400, "val": 100, "test": 106}
@@ -210,17 +218,24 @@ def load_facades(split: str = "train", image_size: int | None = None, quick: boo
 # --------------------------------------------------------------------------- pipeline
 
 
-def jitter(input_image, target_image, size: int):
+def jitter(input_image, target_image, size: int, seed=None):
     """Pix2pix's random jitter, identical for input and target: resize to 286/256 of
-    ``size`` with nearest neighbour, take one random ``size`` crop, mirror half the time."""
+    ``size`` with nearest neighbour, take one random ``size`` crop, mirror half the time.
+
+    ``seed`` (shape [2]) makes it a stateless, reproducible draw; without it a seed is
+    drawn from TensorFlow's global generator."""
     import tensorflow as tf
 
+    if seed is None:
+        seed = random_seed_pair()
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     big = int(round(size * 286 / 256))
     stacked = tf.concat([input_image, target_image], axis=-1)  # crop both with one draw
     stacked = tf.image.resize(stacked, [big, big], method="nearest")
-    stacked = tf.image.random_crop(stacked, [size, size, tf.shape(stacked)[-1]])
-    stacked = tf.cond(tf.random.uniform([]) < 0.5, lambda: tf.image.flip_left_right(stacked),
-                      lambda: stacked)
+    stacked = tf.image.stateless_random_crop(
+        stacked, [size, size, tf.shape(stacked)[-1]], seed=crop_seed
+    )
+    stacked = tf.image.stateless_random_flip_left_right(stacked, seed=flip_seed)
     channels = tf.shape(input_image)[-1]
     return stacked[..., :channels], stacked[..., channels:]
 
@@ -229,21 +244,23 @@ def pair_dataset(pairs: PairSet, batch_size: int = 1, augment: bool = True,
                  shuffle: bool = True, seed: int = 0):
     """A ``tf.data.Dataset`` of (input, target) float32 batches in [-1, 1].
 
-    Scaling runs once and is cached; the random jitter (``augment``) runs after the
-    cache, so every epoch sees fresh crops and flips.
+    Scaling runs once on the in-memory tensors; the random jitter (``augment``, seeded,
+    stateless) runs per element, so every epoch sees fresh crops and flips.
     """
     import tensorflow as tf
-
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
     size = pairs.inputs.shape[1]
-    ds = tf.data.Dataset.from_tensor_slices((normalize(pairs.inputs), normalize(pairs.targets)))
-    ds = ds.cache()
-    if shuffle:
-        ds = ds.shuffle(len(pairs.inputs), seed=seed, reshuffle_each_iteration=True)
+    inputs, targets = tf.constant(normalize(pairs.inputs)), tf.constant(normalize(pairs.targets))
+    ds = index_dataset(len(pairs.inputs), shuffle, seed)
     if augment:
-        ds = ds.map(lambda a, b: jitter(a, b, size), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = with_random_seeds(ds, seed).map(
+            lambda i, s: jitter(tf.gather(inputs, i), tf.gather(targets, i), size, s),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    else:
+        ds = ds.map(lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

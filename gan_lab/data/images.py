@@ -82,3 +82,39 @@ def resize(image: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
         return image
     method = Image.NEAREST if nearest else Image.BOX if image.shape[0] > size else Image.BICUBIC
     return np.asarray(Image.fromarray(image).resize((size, size), method))
+
+
+# --------------------------------------------------------------------------- tf.data
+
+
+def index_dataset(n: int, shuffle: bool, seed: int):
+    """Indices 0..n-1, reshuffled every epoch (seeded) when ``shuffle``.
+
+    The pipelines shuffle indices and gather images from one in-memory tensor, rather
+    than shuffling the images themselves: the shuffle buffer then holds integers instead
+    of a second copy of the dataset.
+    """
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.range(n)
+    return ds.shuffle(n, seed=seed, reshuffle_each_iteration=True) if shuffle else ds
+
+
+def with_random_seeds(ds, seed: int):
+    """Zip each element with a fresh seed (shape [2]) for stateless random ops.
+
+    Random augmentation drawn this way is a deterministic function of ``seed`` and the
+    element's position, unlike stateful ops (``tf.random.uniform``) inside ``map``, so a
+    resumed run that replays the pipeline sees the same crops and flips.
+    """
+    import tensorflow as tf
+
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    return tf.data.Dataset.zip(ds, seeds)
+
+
+def random_seed_pair():
+    """A seed for stateless random ops, drawn from TensorFlow's global generator."""
+    import tensorflow as tf
+
+    return tf.random.get_global_generator().uniform_full_int([2], tf.int64)
