@@ -23,7 +23,7 @@ install-gpu: $(STAMP)  ## swap in TensorFlow with its CUDA libraries (GPU instan
 	$(PY) -m pip install "tensorflow[and-cuda]==$$($(PY) -c 'import tensorflow as tf; print(tf.__version__)')"
 
 demo: $(STAMP)  ## train the DCGAN in quick mode on synthetic digits; prints the GIF's path
-	GAN_LAB_QUICK=1 $(PY) -m gan_lab.demo
+	GAN_LAB_QUICK=1 $(VENV)/bin/gan-lab train dcgan --quick
 
 test: lint unit notebooks  ## what CI runs
 

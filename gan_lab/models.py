@@ -331,6 +331,26 @@ class ReflectionPadding2D(layers.Layer):
         return {**super().get_config(), "padding": self.padding}
 
 
+def _reflect_builtin(x, p: int):
+    """Reflection padding from Keras' own layers only (one-row/column crops, concatenated),
+    for models that must load with plain Keras. Needs a fixed input size."""
+    for axis in (1, 2):
+        n = x.shape[axis]
+
+        def line(t, i, axis=axis, n=n):  # row or column i of t alone
+            crop = ((i, n - 1 - i), (0, 0)) if axis == 1 else ((0, 0), (i, n - 1 - i))
+            return layers.Cropping2D(crop)(t)
+
+        before = [line(x, i) for i in range(p, 0, -1)]
+        after = [line(x, i) for i in range(n - 2, n - 2 - p, -1)]
+        x = layers.Concatenate(axis=axis)([*before, x, *after])
+    return x
+
+
+def _pad(x, p: int, portable: bool):
+    return _reflect_builtin(x, p) if portable else ReflectionPadding2D(p)(x)
+
+
 def _conv_norm_relu(x, filters: int, kernel: int, strides: int = 1, transpose: bool = False):
     conv = layers.Conv2DTranspose if transpose else layers.Conv2D
     x = conv(
@@ -350,6 +370,7 @@ def build_resnet_generator(
     base_filters: int = 64,
     n_blocks: int = 9,
     name: str = "resnet_generator",
+    portable: bool = False,
 ) -> keras.Model:
     """The CycleGAN ResNet generator (junyanz ``resnet_9blocks`` / ``resnet_6blocks``).
 
@@ -364,6 +385,9 @@ def build_resnet_generator(
         base_filters: ngf, filters of the first conv (default 64).
         n_blocks: residual blocks: 9 for 256 px (default), 6 for 128 px (the paper).
         name: model name.
+        portable: build the reflection padding from Keras' own layers instead of
+            ``ReflectionPadding2D``, so a saved ``.keras`` file loads without gan_lab
+            (same weights, same outputs; needs ``image_size``; slower to train).
 
     Returns:
         Model mapping (batch, h, w, channels) in [-1, 1] to the same shape in [-1, 1];
@@ -374,21 +398,23 @@ def build_resnet_generator(
         Adversarial Networks", ICCV 2017; Johnson et al. 2016 (the architecture).
     """
     _check_positive(channels=channels, base_filters=base_filters, n_blocks=n_blocks)
+    if portable and not image_size:
+        raise ValueError("portable=True needs a fixed image_size.")
     image = keras.Input((image_size, image_size, channels), name="image")
-    x = ReflectionPadding2D(3)(image)
+    x = _pad(image, 3, portable)
     x = _conv_norm_relu(x, base_filters, 7)  # (batch, 256, 256, 64)
     x = _conv_norm_relu(x, 2 * base_filters, 3, strides=2)  # (batch, 128, 128, 128)
     x = _conv_norm_relu(x, 4 * base_filters, 3, strides=2)  # (batch, 64, 64, 256)
     for _ in range(n_blocks):
-        y = ReflectionPadding2D(1)(x)
+        y = _pad(x, 1, portable)
         y = _conv_norm_relu(y, 4 * base_filters, 3)
-        y = ReflectionPadding2D(1)(y)
+        y = _pad(y, 1, portable)
         y = layers.Conv2D(4 * base_filters, 3, kernel_initializer=_init())(y)
         y = _normalization("instance")(y)
         x = layers.Add()([x, y])  # (batch, 64, 64, 256)
     x = _conv_norm_relu(x, 2 * base_filters, 3, strides=2, transpose=True)  # (batch, 128, 128, 128)
     x = _conv_norm_relu(x, base_filters, 3, strides=2, transpose=True)  # (batch, 256, 256, 64)
-    x = ReflectionPadding2D(3)(x)
+    x = _pad(x, 3, portable)
     output = layers.Conv2D(
         channels, 7, activation="tanh", kernel_initializer=_init(), dtype="float32"
     )(x)  # (batch, 256, 256, 3)

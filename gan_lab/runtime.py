@@ -206,10 +206,12 @@ def set_precision(precision: str | None = None) -> str:
     return precision
 
 
-def setup(seed: int = 42, precision: str | None = None) -> None:
+def setup(seed: int = 42, precision: str | None = None) -> str:
     """Start a lesson: seed every generator, set the precision, and print the device,
-    precision and mode in use."""
+    precision and mode in use. Returns the precision set."""
     seed_everything(seed)
-    print(describe_device() + f" Precision: {set_precision(precision)}.")
+    precision = set_precision(precision)
+    print(describe_device() + f" Precision: {precision}.")
     mode = "QUICK (small synthetic data)" if is_quick() else "FULL (real datasets)"
     print(f"gan_lab: mode {mode}; outputs under {output_root()}; data under {data_root()}")
+    return precision

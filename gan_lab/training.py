@@ -137,10 +137,7 @@ class Trainer:
     @property
     def checkpoints(self) -> list[str]:
         """Complete checkpoints of this run, oldest first (paths to pass to ``restore``)."""
-        if not self.checkpoint_dir.is_dir():
-            return []
-        done = [d for d in self.checkpoint_dir.glob("step_*") if (d / "ckpt.index").is_file()]
-        return [str(d / "ckpt") for d in sorted(done)]
+        return find_checkpoints(self.run_dir)
 
     @property
     def latest_checkpoint(self) -> str | None:
@@ -353,6 +350,16 @@ class Trainer:
     def frames(self) -> list[Path]:
         """The progress frames saved so far, in step order."""
         return sorted(self.frames_dir.glob("step_*.png"))
+
+
+def find_checkpoints(run_dir: str | Path) -> list[str]:
+    """The complete checkpoints of a run folder, oldest first. A checkpoint whose save was
+    interrupted never gets its ``step_NNNNNN`` name, so it is never listed."""
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    done = [d for d in folder.glob("step_*") if (d / "ckpt.index").is_file()]
+    return [str(d / "ckpt") for d in sorted(done)]
 
 
 def _check_finite(step: int, logs: dict, last_checkpoint: str | None) -> dict[str, float]:

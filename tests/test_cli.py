@@ -1,0 +1,228 @@
+"""The gan-lab command line: each command end to end on tiny quick-mode runs, in-process
+(fast) except where a fresh process is the point."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan_lab import cli
+
+FRESH_LOAD = """
+import sys, numpy as np, keras
+model = keras.saving.load_model(sys.argv[1])
+x = np.random.default_rng(0).uniform(-1, 1, (2, *model.input_shape[1:])).astype("float32")
+y = np.asarray(model(x))
+assert "gan_lab" not in sys.modules, "loading needed gan_lab"
+print(model.name, y.shape, float(np.abs(y).max()))
+"""
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_LAB_OUTPUT_DIR", str(tmp_path / "outputs"))
+    monkeypatch.setenv("GAN_LAB_QUICK", "1")
+    return tmp_path
+
+
+def train(model, *extra, capsys):
+    assert cli.main(["train", model, "--quick", "--steps", "4", "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def run_cli(*args):
+    """gan-lab in a fresh process (the console script of the venv)."""
+    exe = Path(sys.executable).with_name("gan-lab")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=600)
+
+
+def write_images(folder, sizes):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate(sizes):
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    for command in cli.COMMANDS:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main([command, "--help"])
+        assert exit_.value.code == 0
+        text = capsys.readouterr().out
+        assert "example" in text and f"gan-lab {command}" in text
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "stylegan"], "invalid choice: 'stylegan'"),
+        (["train", "dcgan", "--steps", "0"], "expected a positive integer, got '0'"),
+        (["train", "dcgan", "--steps", "ten"], "expected a positive integer, got 'ten'"),
+        (["train", "dcgan", "--steps", "5", "--epochs", "2"], "not allowed with argument"),
+        (["train", "dcgan", "--precision", "float8"], "invalid choice: 'float8'"),
+        (["translate", "RUN"], "the following arguments are required: --input, --output"),
+        (["sample", "RUN", "-n", "-3"], "expected a positive integer, got '-3'"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+def test_wrong_arguments_exit_2_with_the_reason(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_dcgan_summary_then_sample_gif_export(env, capsys):
+    summary = train("dcgan", capsys=capsys)
+    assert summary["steps"] == 4 and summary["synthetic_data"] is True
+    assert 0.0 <= summary["metric"]["confident_share_generated"] <= 1.0
+    assert summary["metric"]["confident_share_real"] > 0.8  # the judge itself works
+    run = Path(summary["run_dir"])
+    assert json.loads((run / "run.json").read_text())["model"] == "dcgan"
+    assert Image.open(summary["gif"]).n_frames >= 2
+
+    assert cli.main(["sample", str(run), "-n", "5"]) == 0
+    assert len(list((run / "samples").glob("sample_*.png"))) == 5
+    before = (run / "samples" / "grid.png").read_bytes()
+    assert cli.main(["sample", str(run), "-n", "5"]) == 2  # would overwrite: refused
+    assert "--overwrite" in capsys.readouterr().err
+    assert (run / "samples" / "grid.png").read_bytes() == before
+
+    (run / "progress.gif").unlink()
+    assert cli.main(["gif", str(run)]) == 0
+    assert Image.open(run / "progress.gif").n_frames >= 2
+    capsys.readouterr()
+
+    assert cli.main(["export", str(run)]) == 0
+    exported = json.loads(capsys.readouterr().out)["exported"]["generator"]
+    assert exported["reload_max_error"] == 0.0
+    assert Path(exported["saved_model"], "saved_model.pb").is_file()
+
+
+@pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
+def test_translate_any_size_by_resize_and_tile(model, env, capsys):
+    run = Path(train(model, capsys=capsys)["run_dir"])
+    images = write_images(env / "in", [(50, 90), (130, 70)])  # not square, not 64 px
+    (images / "readme.txt").write_text("not an image: ignored")
+    for mode in ("resize", "tile"):
+        out = env / f"out_{mode}"
+        assert (
+            cli.main(
+                [
+                    "translate",
+                    str(run),
+                    "--input",
+                    str(images),
+                    "--output",
+                    str(out),
+                    "--mode",
+                    mode,
+                    "--direction",
+                    "b2a",
+                ]
+            )
+            == 0
+        )
+        sizes = sorted(Image.open(p).size for p in out.glob("*.png"))
+        assert sizes == [(70, 130), (90, 50)]
+
+
+def test_exported_cyclegan_loads_in_a_fresh_process_without_gan_lab(env, capsys):
+    run = Path(train("cyclegan", capsys=capsys)["run_dir"])
+    assert cli.main(["export", str(run)]) == 0
+    exported = json.loads(capsys.readouterr().out)["exported"]
+    assert set(exported) == {"g", "f"}
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_LOAD, exported["g"]["keras"]],
+        capture_output=True,
+        text=True,
+        cwd=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(2, 64, 64, 3)" in done.stdout
+
+
+def test_console_script_trains_toy_and_prints_plain_progress(env):
+    done = run_cli("train", "toy", "--quick", "--steps", "40", "--seed", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "step 40/40" in done.stdout  # plain lines, not a progress bar, when piped
+    assert "modes_covered" in done.stdout and "run folder:" in done.stdout
+
+
+def test_resume_continues_a_run_to_more_steps(env, capsys):
+    run = train("toy", capsys=capsys)["run_dir"]
+    assert cli.main(["train", "toy", "--resume", run, "--steps", "9", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 9 and summary["run_dir"] == run
+    assert json.loads(Path(run, "history.json").read_text())["step"][-1] == 9
+
+
+def test_output_dir_that_is_a_file_is_refused(env, capsys):
+    file = env / "a_file"
+    file.write_text("keep me")
+    assert cli.main(["train", "toy", "--quick", "--output-dir", str(file)]) == 2
+    assert f"--output-dir {file} is a file" in capsys.readouterr().err
+    assert file.read_text() == "keep me"
+
+
+def test_run_of_another_model_is_named(env, capsys):
+    run = train("toy", capsys=capsys)["run_dir"]
+    for argv in (
+        ["translate", run, "--input", str(env), "--output", str(env / "o")],
+        ["train", "dcgan", "--resume", run],
+    ):
+        assert cli.main(argv) == 2
+        assert "is a toy run, but this command needs a" in capsys.readouterr().err
+
+
+def test_folder_that_is_not_a_run_is_named(env, capsys):
+    assert cli.main(["export", str(env)]) == 2
+    assert "is not a gan_lab run folder: it has no run.json" in capsys.readouterr().err
+    assert cli.main(["gif", str(env / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_translate_input_problems_are_named_and_nothing_is_written(env, capsys):
+    run = train("pix2pix", capsys=capsys)["run_dir"]
+    out = env / "out"
+    empty = env / "empty"
+    empty.mkdir()
+    assert cli.main(["translate", run, "--input", str(empty), "--output", str(out)]) == 2
+    assert "holds no image files" in capsys.readouterr().err
+    images = write_images(env / "in", [(64, 64), (64, 64)])
+    (images / "2.png").write_bytes(b"\x89PNG broken")
+    assert cli.main(["translate", run, "--input", str(images), "--output", str(out)]) == 2
+    assert "2.png cannot be read as an image" in capsys.readouterr().err
+    assert not out.exists()  # every input is checked before anything is written
+    (images / "2.png").unlink()
+    out.write_text("a file")
+    assert cli.main(["translate", run, "--input", str(images), "--output", str(out)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_resume_cannot_change_the_architecture(env, capsys):
+    run = train("pix2pix", capsys=capsys)["run_dir"]
+    assert cli.main(["train", "pix2pix", "--resume", run, "--image-size", "128"]) == 2
+    assert "cannot change image_size" in capsys.readouterr().err
+
+
+def test_checkpoint_of_another_architecture_is_refused(env, capsys):
+    run = Path(train("pix2pix", capsys=capsys)["run_dir"])
+    config = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**config, "base_filters": 16}))  # edited by hand
+    assert cli.main(["export", str(run)]) == 2
+    assert "does not match the models described by" in capsys.readouterr().err
+    assert not (run / "export").exists()
+
+
+def test_image_size_must_suit_the_unet(env, capsys):
+    assert cli.main(["train", "pix2pix", "--quick", "--image-size", "50"]) == 2
+    assert "multiple of 32" in capsys.readouterr().err
+    assert not os.path.exists(env / "outputs" / "cli_pix2pix")
