@@ -495,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     ) as e:
         print(f"gan-lab {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except FloatingPointError as e:
+    except (FloatingPointError, OSError) as e:  # diverged; disk full: not the arguments' fault
         print(f"gan-lab {args.command}: {e}", file=sys.stderr)
         return 1
     if as_json:

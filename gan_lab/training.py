@@ -17,7 +17,6 @@ Layout of a run folder::
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
@@ -204,15 +203,16 @@ class Trainer:
             _write_json_atomically(self.run_dir / "history.json", self.history)
         except (OSError, tf.errors.OpError) as e:
             shutil.rmtree(partial, ignore_errors=True)
-            full = isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-            raise OSError(
-                getattr(e, "errno", None) or errno.EIO,
-                f"Could not write the checkpoint of step {step} to {final}"
-                + (" (the disk is full)" if full else "")
-                + f": {e}. The partial files were removed; the previous checkpoint "
-                f"({self.latest_checkpoint or 'none yet'}) is intact. Free some space (or "
-                "point GAN_LAB_OUTPUT_DIR at a larger disk) and resume.",
-            ) from e
+            message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            error = OSError(
+                f"Could not write the checkpoint of step {step} to {final}: {message}. Is "
+                "the disk full (or a quota or file-size limit reached)? The partial files "
+                f"were removed; the previous checkpoint ({self.latest_checkpoint or 'none yet'}) "
+                "is intact. Free some space (or point GAN_LAB_OUTPUT_DIR at a larger disk) "
+                "and resume."
+            )
+            error.errno = getattr(e, "errno", None)
+            raise error from e
         for old in self.checkpoints[: -self.max_to_keep]:
             shutil.rmtree(Path(old).parent, ignore_errors=True)
         return str(final / "ckpt")
