@@ -502,18 +502,55 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+@keras.saving.register_keras_serializable(package="gan_lab")
+class FusedAdam(keras.optimizers.Adam):
+    """Keras' Adam with each variable's update done by one fused kernel.
+
+    Keras 3 writes Adam's update as about ten element-wise operations per variable, each a
+    pass over memory with a temporary as large as the variable. For the 54 M-parameter
+    Pix2Pix U-Net that is a quarter of a float32 step on a CPU, and a third of a bf16 one,
+    since mixed precision speeds up the convolutions but not the float32 update.
+    TensorFlow's ``ResourceApplyAdam`` does the same arithmetic in one pass. The maths is
+    identical (Kingma & Ba's "epsilon hat" form, as Keras), and so are the variables, so
+    checkpoints are interchangeable with ``keras.optimizers.Adam``. Falls back to Keras'
+    update for AMSGrad and non-TensorFlow backends.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.amsgrad or keras.backend.backend() != "tensorflow":
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        tf.raw_ops.ResourceApplyAdam(
+            var=getattr(variable, "handle", variable),
+            m=m.handle,
+            v=v.handle,
+            beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(gradient, dtype),
+            use_locking=False,
+        )
+
+
 def adam(learning_rate=2e-4, beta_1: float = 0.5, beta_2: float = 0.999):
-    """An Adam optimizer for the current precision policy.
+    """An Adam optimizer (``FusedAdam``) for the current precision policy.
 
     Under ``mixed_float16`` it is wrapped in ``keras.optimizers.LossScaleOptimizer``, which
     scales losses up (``scale_loss``) and gradients back down, skipping steps whose
-    gradients overflowed; under float32 and mixed_bfloat16 it is plain Adam.
+    gradients overflowed; under float32 and mixed_bfloat16 it is plain (fused) Adam.
 
     Args:
         learning_rate: a float or a schedule (default 2e-4, the pix2pix/CycleGAN value).
         beta_1, beta_2: Adam's moment decays (defaults 0.5 and 0.999, as in the GAN papers).
     """
-    optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+    optimizer = FusedAdam(learning_rate, beta_1=beta_1, beta_2=beta_2)
     if keras.mixed_precision.global_policy().name == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import sys, tempfile
@@ -20,7 +22,8 @@ SCRIPT = textwrap.dedent(
     def build():
         keras.utils.set_random_seed(0)
         g, d = models.build_mlp(4, 2, hidden=(16,)), models.build_mlp(2, 1, hidden=(16,))
-        return g, d, keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2)
+        make = training.FusedAdam if sys.argv[1] == "fused" else keras.optimizers.Adam
+        return g, d, make(1e-2), make(1e-2)
 
     rng = np.random.default_rng(0)
     batch = (rng.normal(size=(8, 2)).astype("float32"), rng.normal(size=(8, 4)).astype("float32"))
@@ -52,9 +55,10 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_mirrored_step_equals_single_device_step():
+@pytest.mark.parametrize("optimizer", ["keras", "fused"])
+def test_mirrored_step_equals_single_device_step(optimizer):
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", SCRIPT, optimizer], capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0, out.stderr[-3000:]
     line = next(row for row in out.stdout.splitlines() if row.startswith("MAXDIFF"))

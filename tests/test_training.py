@@ -167,3 +167,28 @@ def test_pix2pix_step_updates_weights_with_finite_losses(gan_weight):
     assert all(not np.allclose(a, w.numpy()) for a, w in zip(g_before, g.trainable_weights))
     d_moved = [not np.allclose(a, w.numpy()) for a, w in zip(d_before, d.trainable_weights)]
     assert all(d_moved) if gan_weight else not any(d_moved)
+
+
+def test_fused_adam_matches_keras_adam_and_shares_its_checkpoints(tmp_path):
+    def run(make):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), keras.layers.Dense(1)])
+        opt = make(1e-2, beta_1=0.5)
+
+        @tf.function
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(model(x) ** 2)
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+
+        for i in range(5):
+            step(tf.random.stateless_normal([4, 8], seed=[i, 0]))
+        return model, opt
+
+    plain, plain_opt = run(keras.optimizers.Adam)
+    fused, fused_opt = run(training.FusedAdam)
+    for a, b in zip(plain.weights, fused.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    path = tf.train.Checkpoint(opt=fused_opt).write(str(tmp_path / "ckpt"))
+    tf.train.Checkpoint(opt=plain_opt).read(path).assert_existing_objects_matched()
