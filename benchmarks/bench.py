@@ -10,13 +10,17 @@ For each configuration (DCGAN 28 px batch 256; Pix2Pix 256 px batch 1; CycleGAN 
   comparison is about the step, and its baseline uses no image pool.
 * ``gan_lab float32`` and ``gan_lab mixed_bfloat16`` (when the CPU or GPU supports bf16):
   ``gan_lab.steps`` under ``gan_lab.training.Trainer`` compilation settings.
+* ``gan_lab float32 XLA``: the same step compiled with ``jit_compile=True`` (the Trainer's
+  option), on the configurations marked ``xla``; its warm-up column includes XLA's compile.
 
 Reported per configuration and contender: median step time and images per second over
 repeated runs after warm-up, the ratio to the baseline, FLOPs per step (counted per layer:
 3x the forward multiply-adds of every network evaluation) and the achieved GFLOP/s as a
 share of the matmul peak measured in the same process, the input pipeline's overhead (the
 full ``tf.data`` pipeline against one cached batch), the training loop's overhead
-(``Trainer.fit`` against the bare step), and the process's peak memory. Results go to
+(``Trainer.fit`` against the bare step, per step; the checkpoint each ``fit`` ends with is
+timed apart and reported with its share at one checkpoint per 500 steps), and the
+process's peak memory. Results go to
 ``benchmarks/results/`` as JSON, Markdown and a bar chart. Times are wall-clock on whatever
 machine runs it: read the ratios, not the absolute numbers, and never turn them into test
 assertions.
@@ -41,8 +45,15 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CONFIGS = {  # repeats x steps per timed run, per contender; fewer for the slow ones
-    "dcgan": {"model": "dcgan", "size": 28, "batch": 256, "repeats": 5, "steps": 5},
-    "pix2pix": {"model": "pix2pix", "size": 256, "batch": 1, "repeats": 5, "steps": 5},
+    "dcgan": {"model": "dcgan", "size": 28, "batch": 256, "repeats": 5, "steps": 5, "xla": True},
+    "pix2pix": {
+        "model": "pix2pix",
+        "size": 256,
+        "batch": 1,
+        "repeats": 5,
+        "steps": 5,
+        "xla": True,
+    },
     "cyclegan256": {
         "model": "cyclegan",
         "size": 256,
@@ -58,6 +69,7 @@ CONFIGS = {  # repeats x steps per timed run, per contender; fewer for the slow 
         "blocks": 6,
         "repeats": 3,
         "steps": 3,
+        "xla": True,
     },
 }
 
@@ -381,10 +393,18 @@ def run_config(name, repeats, steps_per_run):
         step, pipeline, training = gan_lab_step(cfg, precision)
         contenders[f"gan_lab {precision}"] = step
         pipelines[f"gan_lab {precision}"] = pipeline
+    if cfg.get("xla"):  # Trainer(jit_compile=True): measured, not assumed
+        step, _, _ = gan_lab_step(cfg, "float32")
+        contenders["gan_lab float32 XLA"] = tf.function(
+            step.python_function, jit_compile=True, reduce_retracing=True
+        )
     batch = make_batch(tf, cfg)
     flops = step_flops(cfg)  # the same architecture for every contender
-    for fn in contenders.values():  # warm-up: trace, build, first steps
+    warmup = {}
+    for key, fn in contenders.items():  # warm-up: trace, build (XLA: compile), first steps
+        start = time.perf_counter()
         time_steps(fn, batch, 2)
+        warmup[key] = time.perf_counter() - start
     times = {k: [] for k in contenders}
     for _ in range(repeats):  # alternate the contenders
         for key, fn in contenders.items():
@@ -412,11 +432,20 @@ def run_config(name, repeats, steps_per_run):
     dataset = tf.data.Dataset.from_tensors(batch).repeat()
     n = max(steps_per_run, 10 if np.median(times[key]) < 1.0 else 2)
     trainer.fit(dataset, steps=2, progress=False)
+    saves, save = [], trainer.save
+
+    def timed_save():  # each fit ends with a checkpoint: timed apart, it is not per step
+        start = time.perf_counter()
+        path = save()
+        saves.append(time.perf_counter() - start)
+        return path
+
+    trainer.save = timed_save
     looped, bare = [], []
     for _ in range(3):
-        start = time.perf_counter()
+        start, saved = time.perf_counter(), sum(saves)
         trainer.fit(dataset, steps=int(trainer.step) + n, progress=False)
-        looped.append((time.perf_counter() - start) / n)
+        looped.append((time.perf_counter() - start - (sum(saves) - saved)) / n)
         bare.append(time_steps(trainer._step_fn, batch, n))
     looped, bare = float(np.median(looped)), float(np.median(bare))
 
@@ -436,6 +465,7 @@ def run_config(name, repeats, steps_per_run):
                 "gflop_per_step": flops / 1e9,
                 "gflop_per_s": flops / median / 1e9,
                 "share_of_matmul_peak": flops / median / 1e9 / peak,
+                "warmup_s": warmup[key],
             }
         )
     return {
@@ -445,6 +475,8 @@ def run_config(name, repeats, steps_per_run):
         "matmul_peak_gflops": {"float32": peak32, "bfloat16": peak16},
         "input_pipeline_overhead": piped / cached - 1,
         "loop_overhead": looped / bare - 1,
+        "checkpoint_s": float(np.median(saves)),
+        "checkpoint_share_per_500_steps": float(np.median(saves)) / (500 * bare),
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -478,8 +510,8 @@ def write_report(results, out: Path):
         f"Measured on: {results['machine']}",
         "",
         "| config | contender | step (median) | images/s | vs baseline | GFLOP/step | GFLOP/s "
-        "| % of matmul peak |",
-        "|---|---|---|---|---|---|---|---|",
+        "| % of matmul peak | warm-up (trace/compile + 2 steps) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for res in results["configs"]:
         for r in res["rows"]:
@@ -487,20 +519,23 @@ def write_report(results, out: Path):
                 f"| {r['config']} | {r['contender']} | {r['median_step_s'] * 1000:.0f} ms | "
                 f"{r['images_per_s']:.1f} | {r['ratio_to_baseline']:.2f}x | "
                 f"{r['gflop_per_step']:.1f} | "
-                f"{r['gflop_per_s']:.0f} | {100 * r['share_of_matmul_peak']:.0f}% |"
+                f"{r['gflop_per_s']:.0f} | {100 * r['share_of_matmul_peak']:.0f}% | "
+                f"{r['warmup_s']:.1f} s |"
             )
     lines += [
         "",
-        "| config | input pipeline overhead | training-loop overhead | peak memory "
-        "| matmul peak f32 / bf16 |",
-        "|---|---|---|---|---|",
+        "| config | input pipeline overhead | training-loop overhead per step | checkpoint "
+        "(share at 1 per 500 steps) | peak memory | matmul peak f32 / bf16 |",
+        "|---|---|---|---|---|---|",
     ]
     for res in results["configs"]:
         peaks = res["matmul_peak_gflops"]
         bf = f"{peaks['bfloat16']:.0f}" if peaks["bfloat16"] else "n/a"
         lines.append(
             f"| {res['config']} | {100 * res['input_pipeline_overhead']:+.1f}% | "
-            f"{100 * res['loop_overhead']:+.1f}% | {res['peak_memory_mb']:.0f} MB | "
+            f"{100 * res['loop_overhead']:+.1f}% | {res['checkpoint_s']:.2f} s "
+            f"({100 * res['checkpoint_share_per_500_steps']:.2f}%) | "
+            f"{res['peak_memory_mb']:.0f} MB | "
             f"{peaks['float32']:.0f} / {bf} GFLOP/s |"
         )
     (out / "bench.md").write_text("\n".join(lines) + "\n")

@@ -245,6 +245,7 @@ def _train(args) -> dict:
         checkpoint_every=args.checkpoint_every or max(1, min(1000, total // 10)),
         resume=args.resume is not None,
         callbacks=[] if interactive else [_plain_progress(total)],
+        jit_compile=args.jit_compile,
     )
     if int(trainer.step) >= total:
         raise UsageError(
