@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-gpu demo test unit notebooks lint format strip lab data bench clean
+.PHONY: install install-gpu demo test unit notebooks lint format strip lab data bench quality clean
 
 install: $(STAMP)
 
@@ -53,6 +53,9 @@ data: $(STAMP)  ## download the real datasets into data/ (or $$GAN_LAB_DATA_DIR)
 
 bench: $(STAMP)  ## time gan_lab's train steps against tutorial-style baselines (minutes; not a test)
 	$(PY) benchmarks/bench.py
+
+quality: $(STAMP)  ## final numbers under float32 vs mixed_bfloat16 over 3 seeds (about 30 min; not a test)
+	$(PY) benchmarks/quality.py
 
 clean:
 	rm -rf $(VENV) outputs

@@ -69,7 +69,6 @@ CONFIGS = {  # repeats x steps per timed run, per contender; fewer for the slow 
         "blocks": 6,
         "repeats": 3,
         "steps": 3,
-        "xla": True,
     },
 }
 
@@ -271,12 +270,16 @@ def gan_lab_step(cfg, precision):
     try:
         if cfg["model"] == "dcgan":
             g, d = models.build_dcgan_generator(), models.build_dcgan_discriminator()
-            step = steps.make_gan_step(g, d, training.adam(1e-4, 0.9), training.adam(1e-4, 0.9))
+            opts = {"g_opt": training.adam(1e-4, 0.9), "d_opt": training.adam(1e-4, 0.9)}
+            step = steps.make_gan_step(g, d, *opts.values())
+            parts = {"g": g, "d": d, **opts}
             images = np.random.default_rng(0).integers(0, 256, (batch * 8, 28, 28, 1), np.uint8)
             pipeline = data.to_dataset(images, batch).repeat()
         elif cfg["model"] == "pix2pix":
             g, d = models.build_unet_generator(size), models.build_patchgan_discriminator()
-            step = steps.make_pix2pix_step(g, d, training.adam(), training.adam())
+            opts = {"g_opt": training.adam(), "d_opt": training.adam()}
+            step = steps.make_pix2pix_step(g, d, *opts.values())
+            parts = {"g": g, "d": d, **opts}
             labels, photos = data.synthetic_facades(8, size=size)
             pairs = data.PairSet(labels, photos, list(range(8)), "SYNTHETIC bench", True)
             pipeline = data.pair_dataset(pairs, batch).repeat()
@@ -288,12 +291,20 @@ def gan_lab_step(cfg, precision):
             opts = {k: training.adam() for k in ("g", "f", "d_x", "d_y")}
             pools = [training.ImagePool((size, size, 3)) for _ in range(2)]
             step = steps.make_cyclegan_step(*nets, opts, *pools)
+            parts = {
+                **{f"net{i}": n for i, n in enumerate(nets)},
+                **opts,
+                "pool_x": pools[0],
+                "pool_y": pools[1],
+            }
             a = data.synthetic_fruit(8, "apple", size=size)
             b = data.synthetic_fruit(8, "orange", size=size)
             pipeline = data.unpaired_dataset(a, b, batch).repeat()
     finally:
         runtime.set_precision("float32")
-    return tf.function(step, reduce_retracing=True), pipeline, training
+    compiled = tf.function(step, reduce_retracing=True)
+    compiled.parts = parts  # what a Trainer checkpoints
+    return compiled, pipeline, training
 
 
 def make_batch(tf, cfg):
@@ -401,9 +412,16 @@ def run_config(name, repeats, steps_per_run):
     batch = make_batch(tf, cfg)
     flops = step_flops(cfg)  # the same architecture for every contender
     warmup = {}
-    for key, fn in contenders.items():  # warm-up: trace, build (XLA: compile), first steps
+    for key, fn in list(contenders.items()):  # warm-up: trace, build (XLA: compile), steps
         start = time.perf_counter()
-        time_steps(fn, batch, 2)
+        try:
+            time_steps(fn, batch, 2)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as e:
+            if "XLA" not in key:
+                raise
+            print(f"{key}: not compilable ({str(e).splitlines()[0][:200]})", file=sys.stderr)
+            del contenders[key]
+            continue
         warmup[key] = time.perf_counter() - start
     times = {k: [] for k in contenders}
     for _ in range(repeats):  # alternate the contenders
@@ -428,7 +446,9 @@ def run_config(name, repeats, steps_per_run):
     # bare compiled step, alternated a few times; medians, since wall-clock times on a
     # shared machine wobble by tens of percent from one run to the next.
     inner = contenders[key].python_function
-    trainer = training.Trainer(inner, tempfile.mkdtemp(), {}, log_every=10, checkpoint_every=10**9)
+    trainer = training.Trainer(
+        inner, tempfile.mkdtemp(), contenders[key].parts, log_every=10, checkpoint_every=10**9
+    )
     dataset = tf.data.Dataset.from_tensors(batch).repeat()
     n = max(steps_per_run, 10 if np.median(times[key]) < 1.0 else 2)
     trainer.fit(dataset, steps=2, progress=False)
@@ -583,6 +603,7 @@ def main(argv=None):
     results = {"machine": machine(), "configs": []}
     for name in args.configs:  # one process per model
         print(f"benchmarking {name} ...", flush=True)
+        began = time.perf_counter()
         command = [sys.executable, __file__, "--one", name]
         for flag, value in (("--repeats", args.repeats), ("--steps", args.steps)):
             if value:
@@ -592,6 +613,7 @@ def main(argv=None):
             sys.exit(f"benchmark of {name} failed:\n{proc.stderr[-3000:]}")
         line = next(row for row in proc.stdout.splitlines() if row.startswith("RESULT "))
         results["configs"].append(json.loads(line[len("RESULT ") :]))
+        print(f"  {name}: {time.perf_counter() - began:.0f} s", flush=True)
     write_report(results, args.out)
 
 

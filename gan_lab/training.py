@@ -54,7 +54,9 @@ class Trainer:
             a ``run_dir`` that already holds checkpoints is refused rather than overwritten.
         compile: wrap ``step_fn`` in ``tf.function`` (default True; False runs eagerly,
             for debugging).
-        jit_compile: also compile with XLA (default False; measure before turning it on).
+        jit_compile: also compile with XLA (default False; measure before turning it on:
+            ``make bench`` does. The CycleGAN step does not compile: XLA cannot convert the
+            image pool's per-image loop over a variable).
         max_to_keep: checkpoints kept (default 3).
         strategy: a ``tf.distribute`` strategy to run the step on several devices
             (``MirroredStrategy`` for the GPUs of one machine), or None (default). Build
