@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="float32, mixed_bfloat16, mixed_float16 or auto (default: float32)",
     )
     p.add_argument(
+        "--jit-compile",
+        action="store_true",
+        help="compile the step with XLA too (measure first: see make bench)",
+    )
+    p.add_argument(
         "--output-dir",
         type=Path,
         help="root of the run folders (default outputs/ or $GAN_LAB_OUTPUT_DIR)",
