@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--precision",
         choices=[*runtime.PRECISIONS, "auto"],
-        help="float32, mixed_bfloat16, mixed_float16 or auto (default: float32)",
+        help="float32, mixed_bfloat16, mixed_float16 or auto (default: auto, printed at "
+        "start-up: bf16 where the CPU or GPU has it, float16 on older GPUs, else float32)",
     )
     p.add_argument(
         "--jit-compile",
@@ -224,7 +225,7 @@ def _train(args) -> dict:
         os.environ[runtime.QUICK_ENV] = "1"
     if args.data_dir is not None:
         config["data_dir"] = str(args.data_dir)
-    precision = args.precision or config.get("precision") or "float32"
+    precision = args.precision or config.get("precision") or "auto"
     config["precision"] = runtime.setup(config["seed"], precision)
     if os.environ.get("GAN_LAB_DETERMINISTIC") == "1":  # for the exact-resume tests
         import tensorflow as tf

@@ -27,7 +27,7 @@ def defaults(model: str, quick: bool) -> dict:
     """The notebook's settings for ``model`` in quick or full mode."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}. Received: {model!r}")
-    common = {"model": model, "quick": quick, "precision": "float32", "data_dir": None}
+    common = {"model": model, "quick": quick, "precision": "auto", "data_dir": None}
     common.update(seed=0, frames=20, epochs=None, image_size=None)
     if model == "toy":  # lesson 1's ring of 8 Gaussians, plain GAN
         return {**common, "steps": 4000 if quick else 10_000, "batch_size": 256, "latent_dim": 2}

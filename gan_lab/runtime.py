@@ -184,7 +184,8 @@ def set_precision(precision: str | None = None) -> str:
 
     Args:
         precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``, or ``"auto"``
-            (``default_precision()``). Default: ``GAN_LAB_PRECISION``, else ``"float32"``.
+            (``default_precision()``: float32 on CPUs without bf16 support, the fastest
+            correct choice elsewhere). Default: ``GAN_LAB_PRECISION``, else ``"auto"``.
             Under the mixed policies layers compute in 16 bits and keep float32 weights;
             normalization statistics, the generators' last activation and every loss stay
             in float32. Use ``training.adam`` for optimizers: under mixed_float16 it adds
@@ -195,7 +196,7 @@ def set_precision(precision: str | None = None) -> str:
     """
     import keras
 
-    precision = precision or os.environ.get(PRECISION_ENV, "float32")
+    precision = precision or os.environ.get(PRECISION_ENV, "auto")
     if precision == "auto":
         precision = default_precision()
     if precision not in PRECISIONS:

@@ -13,3 +13,13 @@ def _isolated_roots(tmp_path, monkeypatch):
     monkeypatch.delenv("GAN_LAB_QUICK", raising=False)
     # A closed local port: downloads fail at once, as on an offline machine.
     monkeypatch.setattr("gan_lab.data.digits.MNIST_URL", "http://127.0.0.1:9/mnist.npz")
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy_after_each_test():
+    """Tests that train through the CLI set the precision ("auto": bf16 on CPUs that have
+    it); the next test starts from Keras' float32 default again."""
+    yield
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")

@@ -85,3 +85,15 @@ def test_instance_norm_stays_float32_under_mixed_precision():
         assert d.output.dtype == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_default_precision_is_auto(monkeypatch):
+    import keras
+
+    monkeypatch.delenv("GAN_LAB_PRECISION", raising=False)
+    try:
+        assert runtime.set_precision() == runtime.default_precision()
+        monkeypatch.setattr(runtime, "_cpu_has_bf16", lambda: False)
+        assert runtime.set_precision() == "float32"  # a CPU without bf16 (and no GPU here)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
