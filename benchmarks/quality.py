@@ -2,7 +2,8 @@
 
 Trains each lesson's model in quick mode with ``gan-lab train`` for several seeds under
 float32 and under mixed_bfloat16, and compares the final numbers: the difference between
-the two precisions' means against the spread between seeds (run-to-run noise). Writes
+the two precisions' means against the spread between seeds (run-to-run noise). Training
+times are not compared here (``make bench`` measures speed). Writes
 ``benchmarks/results/quality.{json,md}``. Minutes per run on a CPU; not a test.
 
 Usage: python benchmarks/quality.py [--models dcgan pix2pix cyclegan] [--seeds 0 1 2]
@@ -56,7 +57,13 @@ def main(argv=None):
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rebuild quality.md from quality.json"
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        report(json.loads((args.out / "quality.json").read_text())["runs"], args.out)
+        return
     runs = []
     with tempfile.TemporaryDirectory() as output:
         for model in args.models:
@@ -80,35 +87,36 @@ def main(argv=None):
                         f"{summary['metric'][key]:.4f} ({summary['seconds']} s)",
                         flush=True,
                     )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "quality.json").write_text(
+        json.dumps({"seeds": args.seeds, "runs": runs}, indent=2)
+    )
+    report(runs, args.out)
+
+
+def report(runs: list[dict], out: Path) -> None:
+    """The Markdown table: per lesson, each precision's mean and spread over seeds."""
     lines = [
-        "| lesson | number (better) | float32: mean ± sd | mixed_bfloat16: mean ± sd | "
-        "difference | seed sd | training time bf16/f32 |",
+        "| lesson | number (better) | seeds | float32: mean ± sd | mixed_bfloat16: mean ± sd "
+        "| difference | seed-to-seed sd |",
         "|---|---|---|---|---|---|---|",
     ]
-    for model in args.models:
+    for model in dict.fromkeys(r["model"] for r in runs):
         key, better = METRICS[model]
         values = {
             p: [r["value"] for r in runs if r["model"] == model and r["precision"] == p]
             for p in PRECISIONS
         }
-        seconds = {
-            p: sum(r["seconds"] for r in runs if r["model"] == model and r["precision"] == p)
-            for p in PRECISIONS
-        }
         mean = {p: statistics.mean(v) for p, v in values.items()}
         sd = {p: statistics.stdev(v) if len(v) > 1 else float("nan") for p, v in values.items()}
-        noise = statistics.mean(sd.values())
         lines.append(
-            f"| {model} | {key} ({better}) | {mean['float32']:.4f} ± {sd['float32']:.4f} | "
+            f"| {model} | {key} ({better}) | {len(values['float32'])} | "
+            f"{mean['float32']:.4f} ± {sd['float32']:.4f} | "
             f"{mean['mixed_bfloat16']:.4f} ± {sd['mixed_bfloat16']:.4f} | "
-            f"{mean['mixed_bfloat16'] - mean['float32']:+.4f} | {noise:.4f} | "
-            f"{seconds['mixed_bfloat16'] / seconds['float32']:.2f} |"
+            f"{mean['mixed_bfloat16'] - mean['float32']:+.4f} | "
+            f"{statistics.mean(sd.values()):.4f} |"
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "quality.json").write_text(
-        json.dumps({"seeds": args.seeds, "runs": runs}, indent=2)
-    )
-    (args.out / "quality.md").write_text("\n".join(lines) + "\n")
+    (out / "quality.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
