@@ -22,7 +22,7 @@ from pathlib import Path
 METRICS = {  # the number each lesson ends with, and which direction is better
     "dcgan": ("confident_share_generated", "higher"),
     "pix2pix": ("l1", "lower"),
-    "cyclegan": ("cycle_l1", "lower"),
+    "cyclegan": ("reconstruction_l1", "lower"),
     "toy": ("high_quality", "higher"),
 }
 PRECISIONS = ("float32", "mixed_bfloat16")
