@@ -288,9 +288,10 @@ def _plain_progress(total: int):
 
 
 def _gif(args) -> dict:
-    from gan_lab import recipes, viz
+    from gan_lab import viz
 
-    recipes.read_run(args.run_dir)
+    if not args.run_dir.is_dir():  # any run folder with frames: CLI runs and the lessons' runs
+        raise UsageError(f"Run folder {args.run_dir} does not exist (or is a file).")
     frames = sorted((args.run_dir / "frames").glob("step_*.png"))
     if not frames:
         raise UsageError(f"{args.run_dir}/frames holds no frames (step_*.png) to animate.")
