@@ -201,26 +201,22 @@ def _train(args) -> dict:
                 f"--resume continues {args.resume} with its own settings (run.json); it cannot "
                 f"change {', '.join(changed) or 'quick mode'}. Start a new run instead."
             )
-        if args.steps or args.epochs:
-            config.update(steps=args.steps, epochs=args.epochs)
         if not training.find_checkpoints(args.resume):
             raise UsageError(f"--resume {args.resume}: the run has no complete checkpoint.")
     else:
         config = recipes.defaults(args.model, args.quick or runtime.is_quick())
         given = {
-            "steps": args.steps,
-            "epochs": args.epochs,
             "batch_size": args.batch_size,
             "image_size": args.image_size,
             "seed": args.seed,
         }
         config.update({k: v for k, v in given.items() if v is not None})
-        if args.steps or args.epochs:
-            config.update(steps=args.steps, epochs=args.epochs)
         if args.model in ("pix2pix", "cyclegan") and config["image_size"] % 32:
             raise UsageError(
                 f"--image-size must be a multiple of 32. Received: {config['image_size']}"
             )
+    if args.steps or args.epochs:  # one replaces the other (they are mutually exclusive)
+        config.update(steps=args.steps, epochs=args.epochs)
     if config["quick"]:
         os.environ[runtime.QUICK_ENV] = "1"
     if args.data_dir is not None:
@@ -298,9 +294,7 @@ def _gif(args) -> dict:
     output = args.output or args.run_dir / "progress.gif"
     if args.output is not None:
         _check_writable_file(output, args.overwrite)
-    tmp = output.with_name(output.name + ".partial.gif")
-    viz.save_gif(frames, tmp)
-    tmp.replace(output)
+    viz.save_gif(frames, output)  # all or nothing
     return {"gif": str(output), "frames": len(frames)}
 
 
@@ -326,7 +320,7 @@ def _translate(args) -> dict:
     args.output.mkdir(parents=True, exist_ok=True)
     for image, target in zip(images, targets):
         result = _tile(image, size, run) if args.mode == "tile" else _resized(image, size, run)
-        _save_png_atomically(result, target)
+        viz.save_png(result, target)
     return {
         "translated": len(files),
         "output": str(args.output),
@@ -385,8 +379,8 @@ def _sample(args) -> dict:
     else:
         images = viz.to_uint8(samples)
         for name, image in zip(names, images):
-            _save_png_atomically(np.repeat(image, 3, axis=-1), output / name)
-        _save_png_atomically(viz.image_grid(samples, scale=2), output / "grid.png")
+            viz.save_png(np.repeat(image, 3, axis=-1), output / name)
+        viz.save_png(viz.image_grid(samples, scale=2), output / "grid.png")
     return {"samples": args.n, "output": str(output)}
 
 
@@ -394,7 +388,7 @@ def _export(args) -> dict:
     import keras
     import numpy as np
 
-    from gan_lab import models, recipes
+    from gan_lab import recipes, runtime
 
     config = recipes.read_run(args.run_dir)
     generators = recipes.restore_generators(args.run_dir, config)
@@ -405,20 +399,10 @@ def _export(args) -> dict:
     output.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, model in generators.items():
-        if config["model"] == "cyclegan":  # swap gan_lab's padding layer for Keras' own
-            portable = models.build_resnet_generator(
-                config["image_size"],
-                base_filters=config["base_filters"],
-                n_blocks=config["n_blocks"] or (9 if config["image_size"] >= 256 else 6),
-                name=model.name,
-                portable=True,
-            )
-            portable.set_weights(model.get_weights())
-            model = portable
+        model = recipes.portable(config, model)
         path = output / f"{name}.keras"
-        tmp = output / f".{name}.partial.keras"
-        model.save(tmp)
-        tmp.replace(path)
+        with runtime.atomic_path(path) as tmp:
+            model.save(tmp)
         saved = output / f"{name}_savedmodel"
         _remove(saved)
         model.export(str(saved), format="tf_saved_model", verbose=False)
@@ -454,14 +438,6 @@ def _check_output_folder(folder: Path, files: list[Path], overwrite: bool) -> No
             f"{folder} already holds {len(clash)} of the files to write ({listed}); "
             "nothing was written. Pass --overwrite or choose another folder."
         )
-
-
-def _save_png_atomically(image, path: Path) -> None:
-    from gan_lab import viz
-
-    tmp = path.with_name(f".{path.stem}.partial.png")
-    viz.save_png(image, tmp)
-    tmp.replace(path)
 
 
 def _remove(path: Path) -> None:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_lab import __version__, data, metrics, models, steps, training, viz
+from gan_lab import __version__, data, metrics, models, runtime, steps, training, viz
 
 MODELS = ("toy", "dcgan", "pix2pix", "cyclegan")
 RUN_FILE = "run.json"
@@ -139,13 +139,9 @@ def _toy(c: dict, with_data: bool) -> Experiment:
     noise = tf.random.normal([2500, c["latent_dim"]], seed=c["seed"])
     centers = data.ring_centers()
 
-    def sample_fn():
-        fig = viz.plot_ring(g(noise, training=False).numpy(), centers, "generated (blue)")
-        image = viz.figure_to_array(fig)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-        return image
+    def sample_fn():  # figure_to_array closes the figure
+        samples = g(noise, training=False).numpy()
+        return viz.figure_to_array(viz.plot_ring(samples, centers, "generated (blue)"))
 
     def evaluate():
         coverage = metrics.mode_coverage(g(noise, training=False).numpy(), centers, RING_STD)
@@ -247,7 +243,7 @@ def _pix2pix(c: dict, with_data: bool) -> Experiment:
 
 def _cyclegan(c: dict, with_data: bool) -> Experiment:
     size = c["image_size"]
-    n_blocks = c["n_blocks"] or (9 if size >= 256 else 6)
+    n_blocks = _resnet_blocks(c)
     g = models.build_resnet_generator(
         base_filters=c["base_filters"], n_blocks=n_blocks, name="G_apples_to_oranges"
     )
@@ -307,11 +303,31 @@ def _cyclegan(c: dict, with_data: bool) -> Experiment:
     return experiment
 
 
+def _resnet_blocks(c: dict) -> int:
+    return c["n_blocks"] or (9 if c["image_size"] >= 256 else 6)  # as in the paper
+
+
+def portable(config: dict, generator: keras.Model) -> keras.Model:
+    """``generator`` as a model of Keras' own layers only, for export: CycleGAN's ResNet
+    is rebuilt with built-in reflection padding (same weights, same outputs); the other
+    generators already are."""
+    if config["model"] != "cyclegan":
+        return generator
+    copy = models.build_resnet_generator(
+        config["image_size"],
+        base_filters=config["base_filters"],
+        n_blocks=_resnet_blocks(config),
+        name=generator.name,
+        portable=True,
+    )
+    copy.set_weights(generator.get_weights())
+    return copy
+
+
 def write_run(run_dir: Path, config: dict) -> None:
     """Record the settings of a run in ``run_dir/run.json`` (atomically)."""
-    tmp = run_dir / (RUN_FILE + ".tmp")
-    tmp.write_text(json.dumps({**config, "gan_lab_version": __version__}, indent=2))
-    tmp.replace(run_dir / RUN_FILE)
+    with runtime.atomic_path(run_dir / RUN_FILE) as tmp:
+        tmp.write_text(json.dumps({**config, "gan_lab_version": __version__}, indent=2))
 
 
 def restore_generators(run_dir: Path, config: dict) -> dict[str, keras.Model]:

@@ -8,9 +8,11 @@ working directory.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +105,33 @@ def new_run_dir(name: str) -> Path:
         run_dir = base.with_name(f"{stamp}-{n}")
     run_dir.mkdir(parents=True)
     return run_dir
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Write a file all or nothing: yield a hidden sibling of ``path`` (same suffix) to
+    write to; once the block succeeds it replaces ``path`` in one rename, and if it fails
+    it is removed, so a crash or a full disk never leaves a half-written ``path``.
+    Folders are created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def random_generator(seed: int | None = None):
+    """A ``tf.random.Generator`` of one's own, to save in checkpoints: seeded with
+    ``seed``, or split off TensorFlow's global generator (which ``seed_everything``
+    seeds) when ``seed`` is None."""
+    import tensorflow as tf
+
+    if seed is None:
+        return tf.random.get_global_generator().split(1)[0]
+    return tf.random.Generator.from_seed(seed)
 
 
 def seed_everything(seed: int) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
-from gan_lab import losses
+from gan_lab import losses, runtime
 
 
 def _for_gradients(loss, optimizer):
@@ -35,16 +35,6 @@ def _build(*pairs) -> None:
     for optimizer, model in pairs:
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
-
-
-def _noise_generator(seed: int | None) -> tf.random.Generator:
-    """The step's own random generator. The Trainer saves it in checkpoints (as
-    ``step.trackables``), so a resumed run draws the noise an uninterrupted run would.
-    Without a seed it is split off TensorFlow's global generator, which
-    ``runtime.seed_everything`` seeds."""
-    if seed is None:
-        return tf.random.get_global_generator().split(1)[0]
-    return tf.random.Generator.from_seed(seed)
 
 
 def _apply(tape, scaled_loss, model, optimizer):
@@ -80,7 +70,7 @@ def make_gan_step(
     """
     latent_dim = generator.input_shape[-1]
     _build((g_optimizer, generator), (d_optimizer, discriminator))
-    rng = _noise_generator(seed)
+    rng = runtime.random_generator(seed)  # saved in checkpoints via step.trackables
 
     def step(batch):
         if isinstance(batch, (tuple, list)):  # (real, noise): noise given, e.g. for tests
@@ -138,7 +128,7 @@ def make_wgan_gp_step(
         raise ValueError(f"n_critic must be a positive integer. Received: n_critic={n_critic!r}")
     latent_dim = generator.input_shape[-1]
     _build((g_optimizer, generator), (c_optimizer, critic))
-    rng = _noise_generator(seed)
+    rng = runtime.random_generator(seed)  # saved in checkpoints via step.trackables
 
     def step(real):
         batch = tf.shape(real)[0]

@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from gan_lab import viz
+from gan_lab import runtime, viz
 
 Callback = Callable[["Trainer", int, dict], None]
 
@@ -195,11 +195,10 @@ class Trainer:
         for stale in self.checkpoint_dir.glob(".partial-*"):  # left by a killed save
             shutil.rmtree(stale, ignore_errors=True)
         partial = self.checkpoint_dir / f".partial-step_{step:06d}"
-        objects = self._objects
         try:
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir(parents=True)
-            tf.train.Checkpoint(**objects).write(str(partial / "ckpt"))
+            tf.train.Checkpoint(**self._objects).write(str(partial / "ckpt"))
             _fsync_folder(partial)
             os.replace(partial, final)
             _write_json_atomically(self.run_dir / "history.json", self.history)
@@ -400,12 +399,8 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _write_json_atomically(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with runtime.atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- training pieces
@@ -440,11 +435,7 @@ class ImagePool(tf.Module):
         self.size = size
         self.images = tf.Variable(tf.zeros([max(size, 1), *image_shape]), trainable=False)
         self.count = tf.Variable(0, dtype=tf.int32, trainable=False)
-        self.rng = (
-            tf.random.Generator.from_seed(seed)
-            if seed is not None
-            else tf.random.get_global_generator().split(1)[0]
-        )
+        self.rng = runtime.random_generator(seed)
 
     def __call__(self, images):
         images = tf.cast(images, self.images.dtype)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gan_lab import runtime
+
 
 def to_uint8(images) -> np.ndarray:
     """Images in [-1, 1] (float) to uint8 0..255; uint8 input is returned unchanged."""
@@ -75,13 +77,12 @@ def add_caption(image: np.ndarray, text: str, height: int = 22) -> np.ndarray:
 
 
 def save_png(image: np.ndarray, path: str | Path) -> Path:
-    """Write a uint8 image to ``path`` (folders are created)."""
+    """Write a uint8 image to ``path``, all or nothing (folders are created)."""
     import imageio.v3 as iio
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    iio.imwrite(path, to_uint8(image))
-    return path
+    with runtime.atomic_path(path) as tmp:
+        iio.imwrite(tmp, to_uint8(image))
+    return Path(path)
 
 
 def save_gif(
@@ -91,7 +92,7 @@ def save_gif(
 
     Args:
         frames: uint8 images of one size, or paths to PNG files.
-        path: the GIF to write (folders are created).
+        path: the GIF to write, all or nothing (folders are created).
         duration_ms: display time of each frame (default 250 ms).
         hold_last_ms: display time of the last frame, so the result can be seen
             (default 1500 ms).
@@ -107,11 +108,10 @@ def save_gif(
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
         raise ValueError(f"All frames must have the same size. Received sizes: {sorted(shapes)}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     durations = [duration_ms] * (len(images) - 1) + [hold_last_ms]
-    iio.imwrite(path, np.stack(images), extension=".gif", duration=durations, loop=0)
-    return path
+    with runtime.atomic_path(path) as tmp:
+        iio.imwrite(tmp, np.stack(images), extension=".gif", duration=durations, loop=0)
+    return Path(path)
 
 
 def show_gif(path: str | Path):

@@ -51,9 +51,9 @@ def env(tmp_path, name):
 
 
 def gan_lab(args, environ, script=None):
-    cmd = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "gan_lab"]
-    cmd = cmd if script else [*cmd, *args]
-    return subprocess.run(cmd, env=environ, capture_output=True, text=True, timeout=600)
+    """``python -m gan_lab ARGS``, or ``python -c SCRIPT ARGS``."""
+    cmd = [sys.executable, "-c", script] if script else [sys.executable, "-m", "gan_lab"]
+    return subprocess.run([*cmd, *args], env=environ, capture_output=True, text=True, timeout=600)
 
 
 def run_dir(root: Path) -> Path:
