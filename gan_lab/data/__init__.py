@@ -7,7 +7,8 @@ its data says so in ``source``, in every printout and in every figure title.
 
 Modules: ``files`` (checksums, downloads, errors), ``images`` (reading image files),
 ``digits`` (MNIST and synthetic digits), ``facades`` (CMP facades and synthetic
-facades), ``apple2orange`` (apples and oranges, real and synthetic), ``toy`` (toy distributions). Their public names are available from here.
+facades), ``apple2orange`` (apples and oranges, real and synthetic), ``toy`` (toy
+distributions). Their public names are available from here.
 """
 
 from gan_lab.data.apple2orange import (
@@ -43,9 +44,10 @@ from gan_lab.data.facades import (
     synthetic_facades,
     validate_facades,
 )
-from gan_lab.data.files import DataError, DatasetNotFoundError, download, sha256_of
+from gan_lab.data.files import download, sha256_of
 from gan_lab.data.images import list_images, normalize, read_rgb
-from gan_lab.data.toy import TOY_DISTRIBUTIONS, ring_centers, sample_toy, toy_density, toy_dataset
+from gan_lab.data.toy import TOY_DISTRIBUTIONS, ring_centers, sample_toy, toy_dataset, toy_density
+from gan_lab.errors import DataError, DatasetNotFoundError
 
 __all__ = [
     "APPLE2ORANGE_COUNTS",

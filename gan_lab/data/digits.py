@@ -9,15 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_lab import runtime
-from gan_lab.data.images import index_dataset, normalize
 from gan_lab.data.files import (
-    DataError,
-    DatasetNotFoundError,
     download,
     resolve_root,
     sha256_of,
 )
+from gan_lab.data.images import index_dataset, normalize
+from gan_lab.errors import DataError, DatasetNotFoundError
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -194,7 +192,8 @@ def _mnist_set(x: np.ndarray, y: np.ndarray, source: str) -> ImageSet:
 
 def load_digits(
     split: str = "train",
-    quick: bool | None = None,
+    *,
+    quick: bool,
     data_dir: str | Path | None = None,
     seed: int = 0,
 ) -> ImageSet:
@@ -202,12 +201,12 @@ def load_digits(
 
     Args:
         split: ``"train"`` or ``"test"``.
-        quick: force quick mode on or off; default ``runtime.is_quick()``.
+        quick: quick mode (synthetic data) or full mode (real data). Required: the caller
+            decides (a notebook's parameters cell, a run's settings), never the environment.
         data_dir: where real MNIST is looked for (full mode only).
         seed: seed of the synthetic digits (quick mode only).
     """
     _check_split(split)
-    quick = runtime.is_quick() if quick is None else quick
     if quick:
         n = _QUICK_SIZES[split]
         images, labels = synthetic_digits(n, seed=seed + (0 if split == "train" else 10_000))
@@ -253,7 +252,8 @@ def load_mnist(
     batch_size: int = 256,
     shuffle: bool = True,
     seed: int = 0,
-    quick: bool | None = None,
+    *,
+    quick: bool,
     data_dir: str | Path | None = None,
     with_labels: bool = False,
 ):
@@ -264,7 +264,8 @@ def load_mnist(
         batch_size: images per batch (default 256, as in the TF DCGAN tutorial).
         shuffle: reshuffle every epoch (default True), seeded by ``seed``.
         seed: seed of the shuffle and of the synthetic digits.
-        quick: force quick mode on or off; default ``runtime.is_quick()``.
+        quick: quick mode (synthetic data) or full mode (real data). Required: the caller
+            decides (a notebook's parameters cell, a run's settings), never the environment.
         data_dir: where real MNIST is looked for and cached.
         with_labels: yield ``(images, labels)`` pairs instead of images.
 

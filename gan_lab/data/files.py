@@ -12,14 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gan_lab import runtime
-
-
-class DataError(ValueError):
-    """A data file exists but is not what it should be (corrupt, wrong checksum, wrong shape)."""
-
-
-class DatasetNotFoundError(FileNotFoundError):
-    """A real dataset is neither on disk nor downloadable."""
+from gan_lab.errors import DataError
 
 
 def sha256_of(path: Path) -> str:
@@ -67,8 +60,9 @@ def resolve_root(data_dir: str | Path | None) -> Path:
     return Path(data_dir).expanduser() if data_dir is not None else runtime.data_root()
 
 
-def extract_atomically(archive: Path, root: Path, name: str,
-                       validate: Callable[[Path], list[str]]) -> Path:
+def extract_atomically(
+    archive: Path, root: Path, name: str, validate: Callable[[Path], list[str]]
+) -> Path:
     """Unpack a zip or tar.gz ``archive`` into ``root/name``, validated, all or nothing.
 
     The archive is unpacked into a hidden temporary folder, checked with ``validate``
@@ -96,8 +90,9 @@ def extract_atomically(archive: Path, root: Path, name: str,
         inner = partial / name if (partial / name).is_dir() else partial
         problems = validate(inner)
         if problems:
-            raise DataError(f"{archive} does not hold the expected {name} files: "
-                            + "; ".join(problems))
+            raise DataError(
+                f"{archive} does not hold the expected {name} files: " + "; ".join(problems)
+            )
         os.replace(inner, root / name)
     finally:
         shutil.rmtree(partial, ignore_errors=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_lab.data.files import DataError, DatasetNotFoundError
+from gan_lab.errors import DataError, DatasetNotFoundError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_PIXELS = 40_000_000  # refuse absurdly large images instead of exhausting memory
