@@ -6,10 +6,13 @@
     gan-lab sample RUN_DIR -n 64                  # DCGAN (or toy) samples as PNGs
     gan-lab translate RUN_DIR --input DIR --output DIR   # Pix2Pix / CycleGAN on a folder
     gan-lab export RUN_DIR                        # .keras + SavedModel, no gan_lab needed
+    gan-lab score --real DIR --fake DIR           # FID and KID between two image folders
 
 Wrong arguments and bad input (missing folders, unreadable images, a run of another
-model, ...) print one line naming the culprit and exit with code 2; nothing already
-written is overwritten unless ``--overwrite`` is given.
+model, ...) print one line naming the culprit and exit with code 2; a run that cannot go
+on (it diverged, the disk is full) prints one line and exits with code 1; anything else
+is a bug and keeps its traceback (exit code 1). Nothing already written is overwritten
+unless ``--overwrite`` is given.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from gan_lab.errors import GanLabError, TrainingStopped, UsageError
+
 EXAMPLES = {
     "train": "examples:\n  gan-lab train dcgan --quick\n"
     "  gan-lab train pix2pix --data-dir ~/datasets --steps 40000 --precision auto\n"
@@ -33,11 +38,10 @@ EXAMPLES = {
     "sample": "example:\n  gan-lab sample outputs/cli_dcgan/20261125-101500 -n 64",
     "export": "example:\n  gan-lab export outputs/cli_dcgan/20261125-101500\n"
     "  python -c \"import keras; keras.saving.load_model('RUN_DIR/export/generator.keras')\"",
+    "score": "examples:\n  gan-lab score --real photos/ --fake translated/\n"
+    "  gan-lab score --real real/ --fake fake/ --kid-subset-size 100 > scores.json\n"
+    "Needs Keras' ImageNet InceptionV3 weights (downloaded once into ~/.keras/models/).",
 }
-
-
-class UsageError(Exception):
-    """Bad arguments or input: reported in one line, exit code 2."""
 
 
 def _positive(text: str) -> int:
@@ -48,6 +52,29 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _check_image_size(model: str, size: int) -> None:
+    if model == "pix2pix" and (size < 32 or size & (size - 1)):
+        raise UsageError(
+            f"--image-size for pix2pix must be a power of 2, at least 32 (the U-Net halves it "
+            f"down to 1x1). Received: {size}"
+        )
+    if model == "cyclegan" and (size < 32 or size % 4):
+        raise UsageError(
+            f"--image-size for cyclegan must be a multiple of 4, at least 32 (two stride-2 "
+            f"down-samplings). Received: {size}"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--steps", type=_positive, help="total train steps to reach")
     length.add_argument("--epochs", type=_positive, help="total epochs to reach")
     p.add_argument("--batch-size", type=_positive)
-    p.add_argument("--image-size", type=_positive, help="pix2pix/cyclegan: a multiple of 32")
+    p.add_argument(
+        "--image-size",
+        type=_positive,
+        help="pix2pix: a power of 2 (the U-Net halves it down to 1x1); cyclegan: a multiple "
+        "of 4; at least 32",
+    )
     p.add_argument(
         "--precision",
         choices=[*runtime.PRECISIONS, "auto"],
@@ -99,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="root of the run folders (default outputs/ or $GAN_LAB_OUTPUT_DIR)",
     )
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=_non_negative)
     p.add_argument(
         "--checkpoint-every",
         type=_positive,
@@ -177,6 +209,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--output", type=Path, help="folder to write into")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
+
+    p = sub.add_parser(
+        "score",
+        help="FID and KID between two folders of images (InceptionV3 features)",
+        description="Compute the Frechet Inception Distance and the Kernel Inception Distance "
+        "between the images of --real and --fake (any sizes; resized to 299x299) with Keras' "
+        "ImageNet InceptionV3, and print them as JSON. Compare only with numbers computed "
+        "under the same protocol and image counts (README: Quality numbers).",
+        epilog=EXAMPLES["score"],
+        **kw,
+    )
+    p.add_argument("--real", type=Path, required=True, help="folder of reference images")
+    p.add_argument("--fake", type=Path, required=True, help="folder of generated images")
+    p.add_argument("--batch-size", type=_positive, default=50, help="default 50")
+    p.add_argument("--kid-subsets", type=_positive, default=100, help="default 100")
+    p.add_argument(
+        "--kid-subset-size",
+        type=_positive,
+        default=1000,
+        help="default 1000, capped at the smaller folder's image count",
+    )
+    p.add_argument("--seed", type=_non_negative, default=0, help="seed of the KID subsets")
     return parser
 
 
@@ -211,18 +265,13 @@ def _train(args) -> dict:
             "seed": args.seed,
         }
         config.update({k: v for k, v in given.items() if v is not None})
-        if args.model in ("pix2pix", "cyclegan") and config["image_size"] % 32:
-            raise UsageError(
-                f"--image-size must be a multiple of 32. Received: {config['image_size']}"
-            )
+        _check_image_size(args.model, config["image_size"])
     if args.steps or args.epochs:  # one replaces the other (they are mutually exclusive)
         config.update(steps=args.steps, epochs=args.epochs)
-    if config["quick"]:
-        os.environ[runtime.QUICK_ENV] = "1"
     if args.data_dir is not None:
         config["data_dir"] = str(args.data_dir)
     precision = args.precision or config.get("precision") or "auto"
-    config["precision"] = runtime.setup(config["seed"], precision)
+    config["precision"] = runtime.setup(config["seed"], precision, quick=config["quick"])
     if os.environ.get("GAN_LAB_DETERMINISTIC") == "1":  # for the exact-resume tests
         import tensorflow as tf
 
@@ -271,7 +320,8 @@ def _train(args) -> dict:
         "checkpoint": trainer.latest_checkpoint,
         "gif": str(gif) if gif else None,
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    with runtime.atomic_path(run_dir / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2))
     return summary
 
 
@@ -309,13 +359,13 @@ def _translate(args) -> dict:
     _check_output_folder(args.output, targets, args.overwrite)
     generators = recipes.restore_generators(args.run_dir, config)
     if config["model"] == "pix2pix":
-        model, training = generators["generator"], True  # the paper: dropout at test time too
+        model = generators["generator"]  # the paper's test phase: models.pix2pix_translate
     else:
-        model, training = generators["g" if args.direction == "a2b" else "f"], False
+        model = generators["g" if args.direction == "a2b" else "f"]
     size = config["image_size"]
 
-    def run(batch):  # uint8 (n, size, size, 3) -> uint8
-        return viz.to_uint8(model(data.normalize(batch), training=training).numpy())
+    def run(batch):  # uint8 (n, size, size, 3) -> uint8, in the lesson's inference protocol
+        return viz.to_uint8(recipes.infer(config, model, data.normalize(batch)))
 
     args.output.mkdir(parents=True, exist_ok=True)
     for image, target in zip(images, targets):
@@ -398,22 +448,32 @@ def _export(args) -> dict:
     _check_output_folder(output, paths, args.overwrite)
     output.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name, model in generators.items():
-        model = recipes.portable(config, model)
+    for name, trained in generators.items():
+        model = recipes.portable(config, trained)
         path = output / f"{name}.keras"
         with runtime.atomic_path(path) as tmp:
             model.save(tmp)
         saved = output / f"{name}_savedmodel"
         _remove(saved)
         model.export(str(saved), format="tf_saved_model", verbose=False)
-        probe = np.random.default_rng(0).uniform(-1, 1, (1, *model.input_shape[1:]))
+        # The file as a user loads it, against the generator restored from the checkpoint,
+        # both in the lesson's inference protocol: this catches a bad rebuild too.
+        shape = (2, *model.input_shape[1:])
+        probe = np.random.default_rng(0).uniform(-1, 1, shape).astype("float32")
         reloaded = keras.saving.load_model(path)
-        error = float(np.max(np.abs(reloaded(probe) - model(probe))))
+        got, want = recipes.infer(config, reloaded, probe), recipes.infer(config, trained, probe)
+        error = float(np.max(np.abs(got - want)))
+        if not error <= recipes.EXPORT_TOLERANCE:  # NaN fails too
+            raise RuntimeError(
+                f"The exported {path} does not reproduce the trained {name}: outputs differ by "
+                f"up to {error:.3g} (allowed {recipes.EXPORT_TOLERANCE}). This is a bug in "
+                "gan_lab's export; please report it. The file is kept for inspection."
+            )
         written[name] = {
             "keras": str(path),
             "saved_model": str(saved),
             "input_shape": list(model.input_shape),
-            "reload_max_error": error,
+            "max_error_vs_checkpoint": error,
         }
     return {"exported": written}
 
@@ -449,37 +509,60 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _score(args) -> dict:
+    from gan_lab import data, metrics
+
+    files = {}
+    for flag, folder in (("--real", args.real), ("--fake", args.fake)):
+        files[flag] = data.list_images(folder)  # missing or empty folder: exit 2
+        if len(files[flag]) < 2:
+            raise UsageError(f"{flag} {folder} holds 1 image; FID and KID need at least 2.")
+    if args.kid_subset_size < 2:
+        raise UsageError(f"--kid-subset-size must be at least 2. Received: {args.kid_subset_size}")
+    extractor = metrics.build_inception()  # before reading: no weights, no waiting
+    images = {flag: [data.read_rgb(path) for path in paths] for flag, paths in files.items()}
+    scores = metrics.inception_scores(
+        images["--real"],
+        images["--fake"],
+        extractor=extractor,
+        batch_size=args.batch_size,
+        kid_subsets=args.kid_subsets,
+        kid_subset_size=args.kid_subset_size,
+        seed=args.seed,
+        progress=sys.stderr.isatty(),
+    )
+    return {
+        **scores,
+        "real": str(args.real),
+        "fake": str(args.fake),
+        "features": "Keras InceptionV3, ImageNet weights, 2048-d pool, bilinear resize to 299",
+    }
+
+
 COMMANDS = {
     "train": _train,
     "gif": _gif,
     "translate": _translate,
     "sample": _sample,
     "export": _export,
+    "score": _score,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``gan-lab``; returns the exit code (0 ok, 2 bad arguments/input)."""
+    """Entry point of ``gan-lab``; returns the exit code (0 ok, 2 bad arguments or input,
+    1 a run that could not go on). Any other exception propagates with its traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage message on bad arguments
-    from gan_lab.data import DataError
-
     as_json = getattr(args, "json", False) or args.command != "train"
     out = sys.stdout
     try:
         with contextlib.redirect_stdout(sys.stderr if as_json else out):  # stdout: the result
             result = COMMANDS[args.command](args)
-    except (
-        UsageError,
-        DataError,
-        FileNotFoundError,
-        FileExistsError,
-        NotADirectoryError,
-        ValueError,
-    ) as e:
+    except GanLabError as e:  # the user's to fix: one line
         print(f"gan-lab {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except (FloatingPointError, OSError) as e:  # diverged; disk full: not the arguments' fault
+    except TrainingStopped as e:  # diverged, disk full: one line, checkpoints intact
         print(f"gan-lab {args.command}: {e}", file=sys.stderr)
         return 1
     if as_json:

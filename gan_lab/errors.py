@@ -1,23 +1,24 @@
-"""gan_lab's own error types: the mistakes a user can make and fix.
+"""gan_lab's own error types, so that every failure says whose fault it is.
 
-The command line reports these in one line and exits with code 2; every other exception
-(a Keras shape error, a bug) keeps its traceback and exits with code 1, so a bug is never
-passed off as bad input.
+- ``GanLabError`` and its subclasses are user mistakes: a bad argument, file or folder. The
+  message names it and says what to do; the command line prints it in one line and exits
+  with code 2.
+- ``TrainingStopped`` and its subclasses stop a run through no fault of the arguments (it
+  diverged, the disk is full): one line, exit code 1, the last checkpoint intact.
+- Anything else (a Keras shape error, a bug) keeps its traceback and exits with code 1: a
+  bug is never passed off as bad input.
+
+Each type also derives from the built-in exception that describes it (``ValueError``,
+``FileNotFoundError`` ...), so code that catches those keeps working.
 """
 
 
 class GanLabError(Exception):
-    """A user mistake: a bad argument, file or folder. The message names it and says what
-    to do."""
+    """A user mistake; the message names the culprit and says what to do."""
 
 
-class UsageError(GanLabError):
-    """Bad command-line arguments (a wrong combination, a value out of range)."""
-
-
-class RunError(GanLabError):
-    """A run folder that cannot be used as asked: not a run, a run of another model, no
-    checkpoint, or a checkpoint that does not match its ``run.json``."""
+class UsageError(GanLabError, ValueError):
+    """A bad argument or setting: a wrong combination, a value out of range."""
 
 
 class DataError(GanLabError, ValueError):
@@ -25,4 +26,29 @@ class DataError(GanLabError, ValueError):
 
 
 class DatasetNotFoundError(GanLabError, FileNotFoundError):
-    """A real dataset is neither on disk nor downloadable."""
+    """A real dataset (or a folder of images) is neither on disk nor downloadable."""
+
+
+class RunError(GanLabError, ValueError):
+    """A run folder that cannot be used as asked: not a run, a run of another model, no
+    checkpoint, or a checkpoint that does not match the models (or is damaged)."""
+
+
+class RunExistsError(GanLabError, FileExistsError):
+    """A run folder already holds checkpoints and would be overwritten."""
+
+
+class NotAFolderError(GanLabError, NotADirectoryError):
+    """A path that must be a folder is a file."""
+
+
+class TrainingStopped(Exception):
+    """Training cannot go on: reported in one line (exit code 1); checkpoints stay intact."""
+
+
+class DivergedError(TrainingStopped, FloatingPointError):
+    """A loss became NaN or infinite."""
+
+
+class CheckpointWriteError(TrainingStopped, OSError):
+    """A checkpoint could not be written (disk full, quota, file-size limit)."""

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gan_lab import errors
+
 QUICK_ENV = "GAN_LAB_QUICK"
 PRECISION_ENV = "GAN_LAB_PRECISION"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -33,7 +35,7 @@ def is_quick() -> bool:
     data that gan_lab generates itself.
 
     Raises:
-        ValueError: if the variable holds something that is neither true nor false.
+        UsageError: if the variable holds something that is neither true nor false.
     """
     value = os.environ.get(QUICK_ENV, "").strip().lower()
     choices = {
@@ -48,7 +50,7 @@ def is_quick() -> bool:
         "on": True,
     }
     if value not in choices:
-        raise ValueError(
+        raise errors.UsageError(
             f"{QUICK_ENV} must be 1 or 0 (or true/false). Received: {QUICK_ENV}={value!r}"
         )
     return choices[value]
@@ -89,11 +91,11 @@ def new_run_dir(name: str) -> Path:
         name: the lesson or experiment name, e.g. ``"dcgan"``.
 
     Raises:
-        ValueError: if the output root exists but is not a folder.
+        NotAFolderError: if the output root exists but is not a folder.
     """
     root = output_root()
     if root.exists() and not root.is_dir():
-        raise ValueError(
+        raise errors.NotAFolderError(
             f"The output root {root} is a file, not a folder. Move it away or point "
             f"{OUTPUT_ENV} at a folder."
         )
@@ -118,9 +120,23 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
         yield tmp
+        fsync(tmp)  # the data on disk before the name points at it
         os.replace(tmp, path)
+        fsync(path.parent)  # and the rename itself
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def fsync(path: str | Path) -> None:
+    """Flush a file, or a folder's entries and its files, to disk, so that a rename after
+    it (or of it) survives a power cut."""
+    path = Path(path)
+    for item in [*path.iterdir(), path] if path.is_dir() else [path]:
+        fd = os.open(item, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def random_generator(seed: int | None = None):
@@ -153,20 +169,24 @@ def seed_everything(seed: int) -> None:
     tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
 
 
-def describe_device() -> str:
-    """Turn on GPU memory growth and return a one-line report of the training device.
-
-    Memory growth lets several lesson kernels share one GPU in JupyterLab instead of
-    the first one grabbing all of its memory.
-    """
+def enable_gpu_memory_growth() -> None:
+    """Let TensorFlow take GPU memory as it needs it instead of all at once, so several
+    lesson kernels can share one GPU in JupyterLab. Must run before the GPU is first used
+    (later calls leave it as it is)."""
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
+    for gpu in tf.config.list_physical_devices("GPU"):
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:  # already initialised: growth must be set before first use
             pass
+
+
+def describe_device() -> str:
+    """A one-line report of the device training runs on (changes nothing)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         names = [
             tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus
@@ -178,7 +198,23 @@ def describe_device() -> str:
     )
 
 
+# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) under which oneDNN has no bf16 kernels: with one of
+# these set, a bf16 matmul aborts the process ("could not create a primitive descriptor"),
+# so "auto" must not choose bf16 even when the CPU itself has AVX512-BF16.
+_ISAS_WITHOUT_BF16 = (
+    "SSE41",
+    "AVX",
+    "AVX2",
+    "AVX2_VNNI",
+    "AVX2_VNNI_2",
+    "AVX512_CORE",
+    "AVX512_CORE_VNNI",
+)
+
+
 def _cpu_has_bf16() -> bool:
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper() in _ISAS_WITHOUT_BF16:
+        return False
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
@@ -221,7 +257,7 @@ def set_precision(precision: str | None = None) -> str:
             loss scaling.
 
     Raises:
-        ValueError: an unknown precision.
+        UsageError: an unknown precision.
     """
     import keras
 
@@ -229,19 +265,41 @@ def set_precision(precision: str | None = None) -> str:
     if precision == "auto":
         precision = default_precision()
     if precision not in PRECISIONS:
-        raise ValueError(
+        raise errors.UsageError(
             f"precision must be 'auto' or one of {PRECISIONS}. Received: precision={precision!r}"
         )
     keras.mixed_precision.set_global_policy(precision)
     return precision
 
 
-def setup(seed: int = 42, precision: str | None = None) -> str:
+@contextlib.contextmanager
+def precision_policy(precision: str) -> Iterator[None]:
+    """Build models under Keras dtype policy ``precision`` inside the block only; the global
+    policy is restored afterwards (``set_global_policy`` alone would leak into the caller)."""
+    import keras
+
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def setup(seed: int, precision: str | None = None, *, quick: bool) -> str:
     """Start a lesson: seed every generator, set the precision, and print the device,
-    precision and mode in use. Returns the precision set."""
+    precision and mode in use. Returns the precision set.
+
+    Args:
+        seed: seed of Python's, NumPy's and TensorFlow's generators.
+        precision: see ``set_precision``.
+        quick: the lesson's mode, as its parameters cell (or a run's settings) says; only
+            printed here: every loader is told the mode explicitly too.
+    """
     seed_everything(seed)
+    enable_gpu_memory_growth()
     precision = set_precision(precision)
     print(describe_device() + f" Precision: {precision}.")
-    mode = "QUICK (small synthetic data)" if is_quick() else "FULL (real datasets)"
+    mode = "QUICK (small synthetic data)" if quick else "FULL (real datasets)"
     print(f"gan_lab: mode {mode}; outputs under {output_root()}; data under {data_root()}")
     return precision

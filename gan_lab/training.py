@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from gan_lab import runtime, viz
+from gan_lab import errors, runtime, viz
 
 Callback = Callable[["Trainer", int, dict], None]
 
@@ -43,7 +43,10 @@ class Trainer:
         run_dir: folder of this run (see ``runtime.new_run_dir``).
         trackables: what to checkpoint, e.g. ``{"generator": g, "g_optimizer": opt, ...}``.
         sample_fn: optional ``() -> uint8 image (h, w, 3)``, drawn every ``sample_every``
-            steps, at the start and at the end, saved under ``frames/``.
+            steps, at the start and at the end, saved under ``frames/``. Drawing never
+            changes training: the models' non-trainable state (batch-norm moving
+            statistics, dropout seed generators) is put back after each frame, so the
+            number of frames does not change the trained weights.
         title: caption prefix of every frame, e.g. ``"DCGAN on SYNTHETIC digits"``.
         sample_every: steps between frames (default 100).
         log_every: steps between history/TensorBoard entries and callbacks (default 10).
@@ -97,7 +100,7 @@ class Trainer:
                 raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
         self.run_dir = Path(run_dir)
         if self.run_dir.exists() and not self.run_dir.is_dir():
-            raise NotADirectoryError(f"run_dir {self.run_dir} is a file; give a folder.")
+            raise errors.NotAFolderError(f"run_dir {self.run_dir} is a file; give a folder.")
         self.frames_dir = self.run_dir / "frames"
         self.sample_fn, self.title = sample_fn, title
         self.sample_every, self.log_every = sample_every, log_every
@@ -111,7 +114,7 @@ class Trainer:
         if resume:
             self.restore()
         elif self.latest_checkpoint:
-            raise FileExistsError(
+            raise errors.RunExistsError(
                 f"{self.run_dir} already holds checkpoints ({self.latest_checkpoint}). "
                 "Pass resume=True to continue that run, or use a new run folder "
                 "(runtime.new_run_dir) to start afresh; nothing was overwritten."
@@ -154,22 +157,13 @@ class Trainer:
         is a no-op returning 0.
 
         Raises:
-            ValueError: the checkpoint does not fit the models given (another architecture
-                or other settings); nothing is changed on disk.
+            RunError: the checkpoint does not fit the models given (another architecture
+                or other settings) or is damaged; nothing is changed on disk.
         """
         path = checkpoint or self.latest_checkpoint
         if path is None:
             return 0
-        try:
-            status = tf.train.Checkpoint(**self._objects).read(path)
-            status.expect_partial().assert_existing_objects_matched()
-        except (AssertionError, ValueError, tf.errors.OpError) as e:
-            raise ValueError(
-                f"Checkpoint {path} does not match the models and optimizers given: it was "
-                "written for another architecture or other settings (image size, filters, "
-                "model kind). Build the models with the settings of that run (its run.json), "
-                f"or start a new run folder. Nothing was changed on disk. Details: {e}"
-            ) from e
+        read_checkpoint(self._objects, path)
         history_file = self.run_dir / "history.json"
         if history_file.is_file():
             saved = json.loads(history_file.read_text())
@@ -199,13 +193,14 @@ class Trainer:
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir(parents=True)
             tf.train.Checkpoint(**self._objects).write(str(partial / "ckpt"))
-            _fsync_folder(partial)
+            runtime.fsync(partial)
             os.replace(partial, final)
+            runtime.fsync(self.checkpoint_dir)  # the rename too, not only the files
             _write_json_atomically(self.run_dir / "history.json", self.history)
         except (OSError, tf.errors.OpError) as e:
             shutil.rmtree(partial, ignore_errors=True)
             message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            error = OSError(
+            error = errors.CheckpointWriteError(
                 f"Could not write the checkpoint of step {step} to {final}: {message}. Is "
                 "the disk full (or a quota or file-size limit reached)? The partial files "
                 f"were removed; the previous checkpoint ({self.latest_checkpoint or 'none yet'}) "
@@ -336,7 +331,15 @@ class Trainer:
 
     def _save_frame(self) -> Path:
         step = int(self.step)
-        frame = viz.add_caption(self.sample_fn(), f"{self.title}  step {step}".strip())
+        models = [obj for obj in self._objects.values() if isinstance(obj, keras.Model)]
+        state = [v for m in models for v in m.non_trainable_variables]  # what training=True moves
+        kept = [v.numpy() for v in state]
+        try:
+            image = self.sample_fn()
+        finally:
+            for v, value in zip(state, kept):
+                v.assign(value)
+        frame = viz.add_caption(image, f"{self.title}  step {step}".strip())
         path = self.frames_dir / f"step_{step:06d}.png"
         viz.save_png(frame, path)
         return path
@@ -353,6 +356,42 @@ class Trainer:
         return sorted(self.frames_dir.glob("step_*.png"))
 
 
+def read_checkpoint(objects: dict, path: str) -> None:
+    """Load checkpoint ``path`` into ``objects`` (every object must be found in it).
+
+    Raises:
+        RunError: the checkpoint was written for other models (another architecture or
+            other settings: variables missing or of other shapes), or its files are damaged
+            or incomplete. Nothing is changed on disk. Other errors keep their traceback.
+    """
+    try:
+        status = tf.train.Checkpoint(**objects).read(path)
+        status.expect_partial().assert_existing_objects_matched()
+    except AssertionError as e:  # objects without a saved value: other models
+        mismatch = e
+    except ValueError as e:
+        if "incompatible" not in str(e):  # "Received incompatible tensor with shape ..."
+            raise
+        mismatch = e
+    except (IndexError, tf.errors.OpError) as e:
+        damaged = isinstance(e, IndexError | tf.errors.DataLossError | tf.errors.NotFoundError)
+        if not (damaged or "No such file" in str(e)):  # e.g. out of memory: not the files
+            raise
+        raise errors.RunError(  # torn data file (IndexError), missing or corrupt file
+            f"Checkpoint {path} is damaged or incomplete ({type(e).__name__}: "
+            f"{str(e).strip()[:200]}). Delete its step folder to resume from the one before, "
+            "or start a new run. Nothing was changed on disk."
+        ) from e
+    else:
+        return
+    raise errors.RunError(
+        f"Checkpoint {path} does not match the models and optimizers given: it was "
+        "written for another architecture or other settings (image size, filters, "
+        "model kind). Build the models with the settings of that run (its run.json), "
+        f"or start a new run folder. Nothing was changed on disk. Details: {mismatch}"
+    ) from mismatch
+
+
 def find_checkpoints(run_dir: str | Path) -> list[str]:
     """The complete checkpoints of a run folder, oldest first. A checkpoint whose save was
     interrupted never gets its ``step_NNNNNN`` name, so it is never listed."""
@@ -367,7 +406,7 @@ def _check_finite(step: int, logs: dict, last_checkpoint: str | None) -> dict[st
     values = {k: float(v) for k, v in logs.items()}
     bad = {k: v for k, v in values.items() if not math.isfinite(v)}
     if bad:
-        raise FloatingPointError(
+        raise errors.DivergedError(
             f"Training diverged at step {step}: {bad}. The last good checkpoint is kept "
             f"({last_checkpoint or 'none yet'}); lower the learning rate or resume from it."
         )
@@ -386,16 +425,6 @@ def _random_state(trackables: dict, step_fn) -> dict:
             if seeds:
                 extra[f"{name}_random_state"] = seeds
     return extra
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Flush a folder's files and entries to disk, so a rename after it is durable."""
-    for path in [*folder.iterdir(), folder]:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _write_json_atomically(path: Path, obj) -> None:
