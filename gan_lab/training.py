@@ -21,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -524,6 +525,10 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+FUSED_ADAM_NEEDS = ("_get_variable_index", "_momentums", "_velocities", "iterations")
+"""The Keras internals ``FusedAdam`` uses (Keras 3.15)."""
+
+
 @keras.saving.register_keras_serializable(package="gan_lab")
 class FusedAdam(keras.optimizers.Adam):
     """Keras' Adam with each variable's update done by one fused kernel.
@@ -535,11 +540,28 @@ class FusedAdam(keras.optimizers.Adam):
     TensorFlow's ``ResourceApplyAdam`` does the same arithmetic in one pass. The maths is
     identical (Kingma & Ba's "epsilon hat" form, as Keras), and so are the variables, so
     checkpoints are interchangeable with ``keras.optimizers.Adam``. Falls back to Keras'
-    update for AMSGrad and non-TensorFlow backends.
+    update for AMSGrad and non-TensorFlow backends, and, with a one-line notice, when a
+    Keras version lacks the private attributes it relies on (``FUSED_ADAM_NEEDS``; the
+    tested versions are pinned in requirements.txt and capped in pyproject.toml).
     """
 
+    def build(self, var_list):
+        super().build(var_list)
+        missing = [name for name in FUSED_ADAM_NEEDS if not hasattr(self, name)]
+        slots = [*getattr(self, "_momentums", []), *getattr(self, "_velocities", [])]
+        if not missing and not all(hasattr(slot, "handle") for slot in slots):
+            missing = ["handle (of the moment slots)"]
+        self._fused = not missing
+        if missing:
+            print(
+                f"gan_lab: Keras {keras.__version__} lacks {', '.join(missing)}; FusedAdam "
+                "uses Keras' own Adam update instead (same maths, slower).",
+                file=sys.stderr,
+            )
+
     def update_step(self, gradient, variable, learning_rate):
-        if self.amsgrad or keras.backend.backend() != "tensorflow":
+        fused = getattr(self, "_fused", False)
+        if not fused or self.amsgrad or keras.backend.backend() != "tensorflow":
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
         step = tf.cast(self.iterations + 1, dtype)
