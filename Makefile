@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-gpu demo test unit notebooks lint format strip lab data bench quality clean
+.PHONY: install install-gpu demo test unit notebooks lint format strip lab test-lab test-fast data bench quality clean
 
 install: $(STAMP)
 
@@ -23,12 +23,15 @@ install-gpu: $(STAMP)  ## swap in TensorFlow with its CUDA libraries (GPU instan
 	$(PY) -m pip install "tensorflow[and-cuda]==$$($(PY) -c 'import tensorflow as tf; print(tf.__version__)')"
 
 demo: $(STAMP)  ## train the DCGAN in quick mode on synthetic digits; prints the GIF's path
-	GAN_LAB_QUICK=1 $(VENV)/bin/gan-lab train dcgan --quick
+	$(VENV)/bin/gan-lab train dcgan --quick
 
-test: lint unit notebooks  ## what CI runs
+test: lint unit notebooks  ## what CI runs: everything
 
-unit: $(STAMP)
-	$(PY) -m pytest tests
+unit: $(STAMP)  ## every unit test, the slow ones included
+	$(PY) -m pytest tests --durations=10
+
+test-fast: $(STAMP)  ## the edit-test loop: unit tests not marked slow (no training runs)
+	$(PY) -m pytest tests -m "not slow"
 
 notebooks: $(STAMP)  ## execute every lesson in quick mode (outputs are not compared)
 	GAN_LAB_QUICK=1 $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks
@@ -45,10 +48,29 @@ format: $(STAMP)
 strip: $(STAMP)  ## remove outputs from the notebooks before committing
 	$(VENV)/bin/nbstripout --keep-id notebooks/*.ipynb
 
-lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks
+PORT ?= 8888
+lab: $(STAMP)  ## JupyterLab on the lessons at localhost:$(PORT); prints its URL and an SSH tunnel command
+	$(PY) tools/lab.py --port $(PORT) notebooks
 
-data: $(STAMP)  ## download the real datasets into data/ (or $$GAN_LAB_DATA_DIR)
+LAB_STAMP := $(VENV)/.installed-lab
+CHROMIUM := /usr/bin/chromium
+
+$(LAB_STAMP): requirements-lab.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-lab.txt
+	touch $(LAB_STAMP)
+
+test-lab: $(LAB_STAMP)  ## run every lesson in JupyterLab in headless Chromium (quick mode); screenshots in outputs/test-lab/
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium (for the browser test)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium fonts-dejavu-core fonts-liberation; \
+	  else \
+	    echo "make test-lab needs $(CHROMIUM): sudo apt-get install chromium"; exit 1; \
+	  fi; }
+	$(PY) -m pytest tests_lab -v -s
+
+data: $(STAMP)  ## find or download the real datasets into data/ (or $$GAN_LAB_DATA_DIR); reports each
 	$(PY) -m gan_lab.data
 
 bench: $(STAMP)  ## time gan_lab's train steps against tutorial-style baselines (minutes; not a test)

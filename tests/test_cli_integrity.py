@@ -138,3 +138,13 @@ def test_resuming_a_full_mode_run_in_a_quick_shell_stays_on_real_data(
     assert resumed["steps"] == 2
     assert resumed["synthetic_data"] is False, "the resumed full-mode run trained on synthetic data"
     assert json.loads((run_dir / "run.json").read_text())["quick"] is False
+
+
+def test_restoring_generators_leaves_the_global_precision_alone(tmp_path):
+    import keras
+
+    run_dir, _ = hand_written_run(tmp_path, "dcgan")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")  # a lesson's, say
+    generators = recipes.restore_generators(run_dir, recipes.read_run(run_dir))
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    assert generators["generator"].dtype_policy.name == "float32"  # built in float32
