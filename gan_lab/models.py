@@ -6,6 +6,8 @@ docstrings are checked by the tests).
 
 from __future__ import annotations
 
+import weakref
+
 import keras
 import numpy as np
 from keras import layers
@@ -17,8 +19,15 @@ def build_dcgan_generator(
     """The DCGAN generator of the TensorFlow DCGAN tutorial, for 28x28 images.
 
     Dense => BN => LeakyReLU => reshape 7x7 => [ConvT 5x5 => BN => LeakyReLU] x2 =>
-    ConvT 5x5 => tanh. No biases: every layer but the last is followed by batch norm,
-    whose offset makes a bias redundant (the last is bias-free as in the tutorial).
+    ConvT 5x5 => tanh. The first transposed convolution has stride 1 (7x7x256 =>
+    7x7x128, no upsampling), the next two stride 2 (=> 14x14x64 => 28x28x1). No biases:
+    every layer but the last is followed by batch norm, whose offset makes a bias
+    redundant (the last is bias-free as in the tutorial).
+
+    This is the tutorial's network, not the DCGAN paper's: the paper (section 3) uses
+    ReLU in the generator where the tutorial uses LeakyReLU (Keras' default slope 0.3),
+    initialises all weights from N(0, 0.02) (section 4) where this uses Keras' defaults,
+    and generates 64x64 images from a 4x4x1024 projection.
 
     Args:
         latent_dim: size of the noise vector z (default 100).
@@ -32,8 +41,10 @@ def build_dcgan_generator(
         [-1, 1]; 2,330,944 parameters with the defaults.
 
     Reference:
-        Radford et al., "Unsupervised Representation Learning with Deep Convolutional
-        GANs", 2016; TensorFlow tutorial "Deep Convolutional Generative Adversarial Network".
+        TensorFlow tutorial "Deep Convolutional Generative Adversarial Network"
+        (``make_generator_model``); Radford, Metz and Chintala, "Unsupervised
+        Representation Learning with Deep Convolutional Generative Adversarial Networks",
+        2015, section 3 (the architecture guidelines it follows).
     """
     _check_positive(latent_dim=latent_dim, width=width, channels=channels)
     z = keras.Input((latent_dim,), name="z")
@@ -61,6 +72,11 @@ def build_dcgan_discriminator(
     [Conv 5x5 stride 2 => LeakyReLU => Dropout] x2 => Dense(1). No sigmoid: the model
     returns a logit, and the losses apply the sigmoid in a numerically stable way.
 
+    This is the tutorial's network, not the DCGAN paper's: the paper (sections 3 and 4)
+    uses batch norm in every discriminator layer but the input layer, LeakyReLU with slope
+    0.2 and N(0, 0.02) initial weights; the tutorial uses no batch norm but dropout, Keras'
+    default slope 0.3 and Keras' default initialisers.
+
     Args:
         width: channels of the first conv; the second has 2x (default 64).
         channels: channels of the input image (default 1).
@@ -70,6 +86,10 @@ def build_dcgan_discriminator(
     Returns:
         Model mapping images (batch, 28, 28, channels) to logits (batch, 1);
         212,865 parameters with the defaults.
+
+    Reference:
+        TensorFlow tutorial "Deep Convolutional Generative Adversarial Network"
+        (``make_discriminator_model``).
     """
     _check_positive(width=width, channels=channels)
     if not 0.0 <= dropout < 1.0:
@@ -150,15 +170,15 @@ def _init():
     return keras.initializers.RandomNormal(0.0, 0.02)  # the pix2pix / CycleGAN papers
 
 
-def _down(x, filters: int, norm: str, use_bias: bool):
-    """Conv 4x4 stride 2 => norm => LeakyReLU(0.2): halves height and width."""
+def _down(x, filters: int, norm: str, use_bias: bool, name: str | None = None):
+    """Conv 4x4 stride 2 => norm => LeakyReLU(0.2) (named ``name``): halves height and width."""
     layer = _normalization(norm)
     x = layers.Conv2D(
         filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=_init()
     )(x)
     if layer is not None:
         x = layer(x)
-    return layers.LeakyReLU(0.2)(x)
+    return layers.LeakyReLU(0.2, name=name)(x)
 
 
 def _up(x, filters: int, norm: str, dropout: float, use_bias: bool):
@@ -182,15 +202,23 @@ def build_unet_generator(
     norm: str = "batch",
     dropout: float = 0.5,
     depth: int | None = None,
+    bottleneck_norm: bool = False,
     name: str = "unet_generator",
 ) -> keras.Model:
     """The pix2pix U-Net generator: an encoder-decoder with skip connections.
 
-    log2(image_size) down-blocks [Conv 4x4 s2 => norm => LeakyReLU(0.2)] (the first without
-    norm) take the image to 1x1; as many up-blocks minus one [ConvT 4x4 s2 => norm =>
-    Dropout on the first three => ReLU] come back, each concatenated with the encoder
-    output of the same size; a last ConvT 4x4 s2 => tanh makes the image. The recursive
-    "skip-connection block" of other frameworks builds the same network inside-out.
+    log2(image_size) down-blocks [Conv 4x4 s2 => norm => LeakyReLU(0.2)] (the first and
+    the innermost without norm) take the image to 1x1; as many up-blocks minus one
+    [ConvT 4x4 s2 => norm => Dropout on the first three => ReLU] come back, each
+    concatenated with the encoder output of the same size; a last ConvT 4x4 s2 => tanh
+    makes the image. The layout is the TF pix2pix tutorial's, except for the bottleneck.
+
+    The innermost (bottleneck) block has no normalization, as in the original code
+    (phillipi/pix2pix ``defineG_unet``: e8's SpatialBatchNormalization is commented out)
+    and junyanz's ``UnetSkipConnectionBlock`` (innermost: ``[downrelu, downconv]``, no
+    norm). Normalizing it is a defect: at 1x1 and batch 1, batch norm in training mode
+    (and instance norm always) subtracts the value itself, so the bottleneck outputs its
+    learned offset whatever the input and carries no information.
 
     Args:
         image_size: height = width of input and output, a power of 2 >= 8 (default 256:
@@ -200,13 +228,18 @@ def build_unet_generator(
         max_filters: cap on filters per block (default 512).
         norm: "batch" (default, as pix2pix), "instance" or "none".
         dropout: rate on the first three up-blocks (default 0.5).
-        depth: down-blocks (default log2(image_size), down to 1x1). The Keras CycleGAN
-            write-up's lighter U-Net has depth 4 at 128 px with 32 base filters.
+        depth: down-blocks (default log2(image_size), down to 1x1). Keras-GAN's CycleGAN
+            (eriklindernoren/Keras-GAN) uses a U-Net of depth 4 at 128 px, 32 base filters.
+        bottleneck_norm: normalize the innermost block too, as the TF pix2pix tutorial
+            does (default False; True only to show the defect described above).
         name: model name.
 
     Returns:
         Model mapping (batch, size, size, channels) in [-1, 1] to the same shape in
-        [-1, 1]; 54,425,859 parameters with the defaults (the TF pix2pix tutorial's).
+        [-1, 1]. The innermost activation is the layer named ``"bottleneck"``.
+        54,423,811 parameters with the defaults: the TF pix2pix tutorial's 54,425,859
+        minus the 4 x 512 = 2,048 of its bottleneck batch norm (scale, offset, moving
+        mean and variance); with ``bottleneck_norm=True`` exactly the tutorial's.
 
     Reference:
         Isola et al., "Image-to-Image Translation with Conditional Adversarial Networks",
@@ -229,8 +262,10 @@ def build_unet_generator(
     bias = norm == "instance"  # batch norm's offset makes a bias redundant
     x, skips = image, []
     for i, f in enumerate(filters):  # 256 -> 128 -> ... -> 1
-        x = _down(x, f, "none" if i == 0 else norm, bias)  # (batch, size / 2^(i+1), ..., f)
-        skips.append(x)
+        innermost = i == depth - 1
+        plain = i == 0 or (innermost and not bottleneck_norm)
+        x = _down(x, f, "none" if plain else norm, bias, "bottleneck" if innermost else None)
+        skips.append(x)  # (batch, size / 2^(i+1), size / 2^(i+1), f)
     for i, (f, skip) in enumerate(zip(filters[-2::-1], skips[-2::-1])):  # 1 -> 2 -> ... -> size/2
         x = _up(x, f, norm, dropout if i < 3 else 0.0, bias)
         x = layers.Concatenate()([x, skip])  # (batch, s, s, 2f)
@@ -244,6 +279,73 @@ def build_unet_generator(
         dtype="float32",
     )(x)
     return keras.Model(image, output, name=name)  # (batch, size, size, channels)
+
+
+def pix2pix_translate(generator: keras.Model, images, seed: int = 0) -> np.ndarray:
+    """Pix2pix's inference protocol, the one used for every Pix2Pix result in gan_lab.
+
+    Each image runs alone (a batch of 1) in training mode, as the paper's test phase:
+    batch norm normalizes with the statistics of that single image and dropout stays on
+    (Isola et al. 2017, section 3.3: "At inference time, we run the generator net in
+    exactly the same manner as during the training phase"). It has no side effects: the
+    model runs through Keras' ``stateless_call``, so its batch-norm moving statistics and
+    its dropout seed generators (both saved in checkpoints) are left as they were, and
+    drawing progress frames with it does not change training. The dropout masks are
+    drawn from ``seed`` alone, the same for every image, so an output depends only on
+    its image, the weights and ``seed``.
+
+    The lesson's scores, ``gan-lab train``'s summary, ``gan-lab translate`` and the
+    frames all call this. For an exported ``generator.keras`` the same numbers come from
+    ``pix2pix_translate(keras.saving.load_model(path), images)``; without gan_lab,
+    ``model(x[None], training=True)`` per image is the same protocol with other dropout
+    draws (and it updates the loaded model's moving statistics, which it never uses).
+
+    Args:
+        generator: a pix2pix generator (any Keras model of images works).
+        images: (n, h, w, c) float in [-1, 1].
+        seed: seed of the dropout masks (default 0).
+
+    Returns:
+        float32 array (n, h, w, c) in [-1, 1].
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"images must be (n, h, w, c). Received shape {images.shape}")
+    trainable = [v.value for v in generator.trainable_variables]
+    state, k = [], 0
+    for v in generator.non_trainable_variables:
+        if v.path.endswith("seed_generator_state"):  # dropout: seed pair (seed, k)
+            state.append(keras.ops.convert_to_tensor([seed, k], dtype=v.dtype))
+            k += 1
+        else:
+            state.append(v.value)
+    if k < sum(isinstance(layer, layers.Dropout) for layer in generator.layers):
+        raise RuntimeError(  # Keras renamed its seed state: this function needs updating
+            f"{generator.name}: found {k} dropout seed states for its Dropout layers."
+        )
+    run = _stateless_runs.get(generator)
+    if run is None:
+        run = _stateless_runs[generator] = _compile_stateless(generator)
+    outputs = [np.asarray(run(trainable, state, image[None]))[0] for image in images]
+    return np.stack(outputs).astype(np.float32) if outputs else images.copy()
+
+
+_stateless_runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compile_stateless(generator: keras.Model):
+    """``generator.stateless_call(..., training=True)`` compiled once per model (about 10x
+    faster than eager per image). The model is held by a weak reference, so the cache does
+    not keep it alive."""
+    import tensorflow as tf
+
+    model = weakref.ref(generator)
+
+    @tf.function(reduce_retracing=True)
+    def run(trainable, state, image):
+        return model().stateless_call(trainable, state, image, training=True)[0]
+
+    return run
 
 
 def build_patchgan_discriminator(
