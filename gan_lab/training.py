@@ -547,10 +547,9 @@ class FusedAdam(keras.optimizers.Adam):
 
     def build(self, var_list):
         super().build(var_list)
+        # (the slots' ``.handle`` is not checked here: under a tf.distribute strategy it
+        # exists only in the replica context that ``update_step`` runs in)
         missing = [name for name in FUSED_ADAM_NEEDS if not hasattr(self, name)]
-        slots = [*getattr(self, "_momentums", []), *getattr(self, "_velocities", [])]
-        if not missing and not all(hasattr(slot, "handle") for slot in slots):
-            missing = ["handle (of the moment slots)"]
         self._fused = not missing
         if missing:
             print(

@@ -13,6 +13,9 @@ def _isolated_roots(tmp_path, monkeypatch):
     monkeypatch.delenv("GAN_LAB_QUICK", raising=False)
     # A closed local port: downloads fail at once, as on an offline machine.
     monkeypatch.setattr("gan_lab.data.digits.MNIST_URL", "http://127.0.0.1:9/mnist.npz")
+    # No InceptionV3 weights (FID/KID): an empty Keras cache and no download, as offline.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setattr("gan_lab.metrics.INCEPTION_URL", "http://127.0.0.1:9/inception.h5")
 
 
 @pytest.fixture(autouse=True)
@@ -23,3 +26,33 @@ def _float32_policy_after_each_test():
     import keras
 
     keras.mixed_precision.set_global_policy("float32")
+
+
+def write_run(root, model, **changes):
+    """A run folder as ``gan-lab train`` leaves it, without training: ``run.json`` (quick
+    mode, float32, plus ``changes``) and a checkpoint (step 0) of the untrained models. For
+    tests of commands that only read a run (translate, export, sample, --resume checks)."""
+    from gan_lab import recipes, training
+
+    config = recipes.defaults(model, True, precision="float32", **changes)
+    run = root / f"run_{model}"
+    run.mkdir(parents=True)
+    recipes.write_run(run, config)
+    experiment = recipes.build(config, with_data=False)
+    training.Trainer(experiment.step, run, experiment.trackables).save()
+    return run
+
+
+# Small but real settings: the U-Net needs a power of 2 and a depth that fits it.
+SMALL = {
+    "toy": {},
+    "dcgan": {},
+    "pix2pix": {"image_size": 32, "base_filters": 8, "max_filters": 16},
+    "cyclegan": {"image_size": 32, "base_filters": 8, "n_blocks": 1},
+}
+
+
+@pytest.fixture
+def untrained_run(tmp_path):
+    """``untrained_run("pix2pix")``: a hand-written run folder of small untrained models."""
+    return lambda model, **changes: write_run(tmp_path, model, **{**SMALL[model], **changes})

@@ -1,5 +1,7 @@
-"""The gan-lab command line: each command end to end on tiny quick-mode runs, in-process
-(fast) except where a fresh process is the point."""
+"""The gan-lab command line: each command end to end, in-process except where a fresh
+process is the point. Commands that only read a run (translate, export, sample, --resume
+checks) get a hand-written run folder of small untrained models (conftest.write_run);
+only the tests of training itself train (a few steps, marked slow)."""
 
 import json
 import os
@@ -26,7 +28,6 @@ print(model.name, y.shape, float(np.abs(y).max()))
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_LAB_OUTPUT_DIR", str(tmp_path / "outputs"))
-    monkeypatch.setenv("GAN_LAB_QUICK", "1")
     return tmp_path
 
 
@@ -78,11 +79,15 @@ def test_wrong_arguments_exit_2_with_the_reason(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_dcgan_summary_then_sample_gif_export(env, capsys):
     summary = train("dcgan", capsys=capsys)
     assert summary["steps"] == 4 and summary["synthetic_data"] is True
     assert 0.0 <= summary["metric"]["confident_share_generated"] <= 1.0
-    assert summary["metric"]["confident_share_real"] > 0.8  # the judge itself works
+    # The judge itself works: an untrained 10-class judge is confident (p >= 0.9) on almost
+    # no digit; the quick-mode judge is on ~0.77 of real ones (a training outcome: varies
+    # by CPU, so the bound is loose).
+    assert summary["metric"]["confident_share_real"] > 0.5
     run = Path(summary["run_dir"])
     assert json.loads((run / "run.json").read_text())["model"] == "dcgan"
     assert Image.open(summary["gif"]).n_frames >= 2
@@ -101,14 +106,14 @@ def test_train_dcgan_summary_then_sample_gif_export(env, capsys):
 
     assert cli.main(["export", str(run)]) == 0
     exported = json.loads(capsys.readouterr().out)["exported"]["generator"]
-    assert exported["reload_max_error"] == 0.0
+    assert exported["max_error_vs_checkpoint"] <= 1e-4  # recipes.EXPORT_TOLERANCE
     assert Path(exported["saved_model"], "saved_model.pb").is_file()
 
 
 @pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
-def test_translate_any_size_by_resize_and_tile(model, env, capsys):
-    run = Path(train(model, capsys=capsys)["run_dir"])
-    images = write_images(env / "in", [(50, 90), (130, 70)])  # not square, not 64 px
+def test_translate_any_size_by_resize_and_tile(model, env, untrained_run):
+    run = untrained_run(model)  # 32 px models: both images are larger, one is thinner
+    images = write_images(env / "in", [(50, 90), (130, 70)])  # not square, not 32 px
     (images / "readme.txt").write_text("not an image: ignored")
     for mode in ("resize", "tile"):
         out = env / f"out_{mode}"
@@ -133,8 +138,9 @@ def test_translate_any_size_by_resize_and_tile(model, env, capsys):
         assert sizes == [(70, 130), (90, 50)]
 
 
-def test_exported_cyclegan_loads_in_a_fresh_process_without_gan_lab(env, capsys):
-    run = Path(train("cyclegan", capsys=capsys)["run_dir"])
+@pytest.mark.slow
+def test_exported_cyclegan_loads_in_a_fresh_process_without_gan_lab(env, capsys, untrained_run):
+    run = untrained_run("cyclegan")
     assert cli.main(["export", str(run)]) == 0
     exported = json.loads(capsys.readouterr().out)["exported"]
     assert set(exported) == {"g", "f"}
@@ -146,9 +152,10 @@ def test_exported_cyclegan_loads_in_a_fresh_process_without_gan_lab(env, capsys)
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "(2, 64, 64, 3)" in done.stdout
+    assert "(2, 32, 32, 3)" in done.stdout  # the run's image size
 
 
+@pytest.mark.slow
 def test_console_script_trains_toy_and_prints_plain_progress(env):
     done = run_cli("train", "toy", "--quick", "--steps", "40", "--seed", "1")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -156,6 +163,7 @@ def test_console_script_trains_toy_and_prints_plain_progress(env):
     assert "modes_covered" in done.stdout and "run folder:" in done.stdout
 
 
+@pytest.mark.slow
 def test_resume_continues_a_run_to_more_steps(env, capsys):
     run = train("toy", capsys=capsys)["run_dir"]
     assert cli.main(["train", "toy", "--resume", run, "--steps", "9", "--json"]) == 0
@@ -172,8 +180,8 @@ def test_output_dir_that_is_a_file_is_refused(env, capsys):
     assert file.read_text() == "keep me"
 
 
-def test_run_of_another_model_is_named(env, capsys):
-    run = train("toy", capsys=capsys)["run_dir"]
+def test_run_of_another_model_is_named(env, capsys, untrained_run):
+    run = str(untrained_run("toy"))
     for argv in (
         ["translate", run, "--input", str(env), "--output", str(env / "o")],
         ["train", "dcgan", "--resume", run],
@@ -189,8 +197,8 @@ def test_folder_that_is_not_a_run_is_named(env, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_translate_input_problems_are_named_and_nothing_is_written(env, capsys):
-    run = train("pix2pix", capsys=capsys)["run_dir"]
+def test_translate_input_problems_are_named_and_nothing_is_written(env, capsys, untrained_run):
+    run = str(untrained_run("pix2pix"))
     out = env / "out"
     empty = env / "empty"
     empty.mkdir()
@@ -207,22 +215,22 @@ def test_translate_input_problems_are_named_and_nothing_is_written(env, capsys):
     assert "is a file, not a folder" in capsys.readouterr().err
 
 
-def test_resume_cannot_change_the_architecture(env, capsys):
-    run = train("pix2pix", capsys=capsys)["run_dir"]
+def test_resume_cannot_change_the_architecture(env, capsys, untrained_run):
+    run = str(untrained_run("pix2pix"))
     assert cli.main(["train", "pix2pix", "--resume", run, "--image-size", "128"]) == 2
     assert "cannot change image_size" in capsys.readouterr().err
 
 
-def test_checkpoint_of_another_architecture_is_refused(env, capsys):
-    run = Path(train("pix2pix", capsys=capsys)["run_dir"])
+def test_checkpoint_of_another_architecture_is_refused(env, capsys, untrained_run):
+    run = untrained_run("pix2pix")  # base_filters 8
     config = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**config, "base_filters": 16}))  # edited by hand
     assert cli.main(["export", str(run)]) == 2
-    assert "does not match the models described by" in capsys.readouterr().err
+    assert "does not match the models" in capsys.readouterr().err
     assert not (run / "export").exists()
 
 
 def test_image_size_must_suit_the_unet(env, capsys):
     assert cli.main(["train", "pix2pix", "--quick", "--image-size", "50"]) == 2
-    assert "multiple of 32" in capsys.readouterr().err
+    assert "must be a power of 2" in capsys.readouterr().err
     assert not os.path.exists(env / "outputs" / "cli_pix2pix")

@@ -1,3 +1,10 @@
+"""Loss values against hand computations. The losses run in float32 on a handful of
+values: each result is within a few ulps (u = 6e-8 relative) of the exact value, so
+rel=1e-6 (~16 u) holds on any CPU, and rel=1e-5 where a hand value sums several logs
+(each a few u). Values exact in binary (0.5, 0.3125, 50, -3) use pytest.approx's default
+(rel=1e-6) and would pass ==. A wrong formula is off by far more (a missing mean halves a
+term; a swapped label flips log terms)."""
+
 import math
 
 import numpy as np
@@ -33,6 +40,7 @@ def test_one_sided_label_smoothing_only_touches_real_targets():
 def test_generator_loss_is_non_saturating():
     # D confidently rejects the fakes: -log D(G(z)) is large, so gradients are strong.
     confident_reject = np.full((3, 1), -20.0, np.float32)
+    # softplus(20) = 20 + 2e-9: rel 1e-3 is about non-saturation, not rounding.
     assert float(losses.generator_loss(confident_reject)) == pytest.approx(20.0, rel=1e-3)
 
 
@@ -60,7 +68,9 @@ def test_gradient_penalty_of_linear_critic_is_exact():
     critic = lambda x, training=True: tf.reduce_sum(x * w, axis=[1, 2])[:, None]
     real = tf.random.normal([4, 2, 3])
     gp = losses.gradient_penalty(critic, real, tf.zeros_like(real))
-    # The per-sample norm runs over all non-batch axes: (13 - 1)^2 = 144.
+    # The per-sample norm runs over all non-batch axes: (13 - 1)^2 = 144. The gradient is w
+    # exactly; the norm and square add a few u: rel 1e-4 is loose, while a norm over the
+    # wrong axes gives another value altogether (rows of norm 5 and 12.6).
     assert float(gp) == pytest.approx(144.0, rel=1e-4)
 
 

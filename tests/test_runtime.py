@@ -39,7 +39,7 @@ def test_output_root_that_is_a_file_is_refused(tmp_path, monkeypatch):
     blocker = tmp_path / "blocker"
     blocker.write_text("keep me")
     monkeypatch.setenv("GAN_LAB_OUTPUT_DIR", str(blocker))
-    with pytest.raises(ValueError, match="blocker"):
+    with pytest.raises(NotADirectoryError, match="blocker"):  # errors.NotAFolderError
         runtime.new_run_dir("dcgan")
     assert blocker.read_text() == "keep me"
 

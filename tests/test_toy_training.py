@@ -28,17 +28,21 @@ def run_toy_1d(tmp_path, g_learning_rate=1e-3, n_steps=600):
     return before, distance()
 
 
+@pytest.mark.slow
 def test_short_1d_run_moves_generator_onto_the_data(tmp_path):
     before, after = run_toy_1d(tmp_path)
     assert before > 2.0  # the untrained generator sits near 0, the data near 3
     assert after < 0.35 * before
 
 
+@pytest.mark.slow
 def test_frozen_generator_does_not_learn(tmp_path):
     # The same run with the generator's learning rate at 0: if the first test passed
     # without the generator being updated, this one would show no difference.
     before, after = run_toy_1d(tmp_path, g_learning_rate=0.0, n_steps=200)
-    assert after == pytest.approx(before, rel=1e-6)
+    # Exact by construction: Adam with lr 0 subtracts 0 * (a finite step) = 0, so the
+    # weights, and the same noise through them, stay bit for bit the same.
+    assert after == before
 
 
 def test_wgan_gp_step_updates_both_and_reports_finite_values():
@@ -51,6 +55,7 @@ def test_wgan_gp_step_updates_both_and_reports_finite_values():
     assert set(logs) == {"c_loss", "g_loss", "gp", "w_estimate"}
     assert all(np.isfinite(float(v)) for v in logs.values())
     assert int(c_opt.iterations) == 3 and int(g_opt.iterations) == 1
+    # Adam's first step moves entries by ~lr = 1e-3 >> allclose's 1e-5 |w| + 1e-8.
     assert all(not np.allclose(a, w.numpy()) for a, w in zip(g_before, g.weights))
     with pytest.raises(ValueError, match="n_critic=0"):
         steps.make_wgan_gp_step(g, c, g_opt, c_opt, n_critic=0)
