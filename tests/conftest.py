@@ -28,13 +28,14 @@ def _float32_policy_after_each_test():
     keras.mixed_precision.set_global_policy("float32")
 
 
-def write_run(root, model, **changes):
+def write_run(root, model, quick=True, **changes):
     """A run folder as ``gan-lab train`` leaves it, without training: ``run.json`` (quick
-    mode, float32, plus ``changes``) and a checkpoint (step 0) of the untrained models. For
-    tests of commands that only read a run (translate, export, sample, --resume checks)."""
+    mode unless ``quick=False``, float32, plus ``changes``) and a checkpoint (step 0) of the
+    untrained models. For tests of commands that only read a run (translate, export,
+    sample, --resume checks)."""
     from gan_lab import recipes, training
 
-    config = recipes.defaults(model, True, precision="float32", **changes)
+    config = recipes.defaults(model, quick, precision="float32", **changes)
     run = root / f"run_{model}"
     run.mkdir(parents=True)
     recipes.write_run(run, config)

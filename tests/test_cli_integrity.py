@@ -9,26 +9,15 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SMALL, write_run
 
-from gan_lab import cli, recipes, training
-
-SMALL = {  # tiny versions of each lesson's models: what matters is the code path
-    "toy": {},
-    "dcgan": {},
-    "pix2pix": {"image_size": 32, "base_filters": 8, "max_filters": 16},
-    "cyclegan": {"image_size": 32, "base_filters": 8, "n_blocks": 1},
-}
+from gan_lab import cli, recipes
 
 
 def hand_written_run(tmp_path, model: str, quick: bool = True, **changes):
-    """A run folder as ``gan-lab train`` leaves it, with untrained models at step 0."""
-    config = recipes.defaults(model, quick, **{**SMALL[model], **changes})
-    run_dir = tmp_path / f"run_{model}"
-    run_dir.mkdir()
-    recipes.write_run(run_dir, config)
-    experiment = recipes.build(config, with_data=False)
-    training.Trainer(experiment.step, run_dir, experiment.trackables).save()
-    return run_dir, experiment
+    """A run folder of small untrained models at step 0, and its experiment."""
+    run_dir = write_run(tmp_path, model, quick, **{**SMALL[model], **changes})
+    return run_dir, recipes.build(recipes.read_run(run_dir), with_data=False)
 
 
 @pytest.mark.slow
