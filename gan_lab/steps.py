@@ -99,6 +99,80 @@ def make_gan_step(
     return step
 
 
+def make_alternating_gan_step(
+    generator: keras.Model,
+    discriminator: keras.Model,
+    g_optimizer: keras.optimizers.Optimizer,
+    d_optimizer: keras.optimizers.Optimizer,
+    d_steps: int = 1,
+    label_smoothing: float = 0.0,
+    seed: int | None = None,
+) -> Callable[[tf.Tensor], dict]:
+    """The GAN step of Goodfellow et al.'s Algorithm 1: ``d_steps`` D updates, then one G
+    update against the *updated* D, on fresh noise.
+
+    ``make_gan_step`` instead computes both updates from one forward pass (one batch of
+    fakes, D's weights before its update for both gradients): cheaper, and the TF DCGAN
+    tutorial's form. Here G's gradient sees the D that has just learned from this batch,
+    at the cost of a second generator pass and a second D pass on fakes. Each D update
+    uses the same real batch with fresh noise (the paper draws a new real minibatch each
+    time; with the default ``d_steps=1``, the paper's own choice, the two are the same).
+
+    Args:
+        generator, discriminator, g_optimizer, d_optimizer: as ``make_gan_step``.
+        d_steps: D updates per G update, the paper's k (default 1).
+        label_smoothing: one-sided label smoothing for D's real targets (default 0).
+        seed: seed of the step's noise generator (default: split off the global one).
+
+    Returns:
+        ``step(real) -> {"d_loss", "g_loss", "d_real", "d_fake"}`` (the batch may also be
+        ``(real, d_noise, g_noise)`` to fix the noise: ``d_noise`` for every D update,
+        ``g_noise`` for the G update), where ``d_real`` and ``d_fake`` are the mean
+        probabilities the last D update's D (before it) assigned to real and generated
+        samples, and ``g_loss`` is computed with the updated D.
+
+    Reference:
+        Goodfellow et al., "Generative Adversarial Nets", 2014, Algorithm 1 (k = 1 in
+        their experiments; the non-saturating G loss of their Section 3 is used here).
+    """
+    if not isinstance(d_steps, int) or d_steps < 1:
+        raise ValueError(f"d_steps must be a positive integer. Received: d_steps={d_steps!r}")
+    latent_dim = generator.input_shape[-1]
+    _build((g_optimizer, generator), (d_optimizer, discriminator))
+    rng = runtime.random_generator(seed)  # saved in checkpoints via step.trackables
+
+    def step(batch):
+        if isinstance(batch, (tuple, list)):  # (real, d_noise, g_noise), e.g. for tests
+            real, d_noise, g_noise = batch
+        else:
+            real, d_noise, g_noise = batch, None, None
+        size = tf.shape(real)[0]
+        for _ in range(d_steps):  # 1. D's move(s): unrolled at trace time
+            noise = rng.normal([size, latent_dim]) if d_noise is None else d_noise
+            fake = generator(noise, training=True)
+            with tf.GradientTape() as tape:
+                real_logits = discriminator(real, training=True)
+                fake_logits = discriminator(fake, training=True)
+                d_loss = losses.discriminator_loss(real_logits, fake_logits, label_smoothing)
+                d_scaled = _for_gradients(d_loss, d_optimizer)
+            _apply(tape, d_scaled, discriminator, d_optimizer)
+        noise = rng.normal([size, latent_dim]) if g_noise is None else g_noise
+        with tf.GradientTape() as tape:  # 2. G's move, against the D just updated
+            fake = generator(noise, training=True)
+            g_loss = losses.generator_loss(discriminator(fake, training=True))
+            g_scaled = _for_gradients(g_loss, g_optimizer)
+        _apply(tape, g_scaled, generator, g_optimizer)
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
+            "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
+        }
+
+    step.trackables = {"noise_rng": rng}
+    return step
+
+
 def make_wgan_gp_step(
     generator: keras.Model,
     critic: keras.Model,
@@ -110,19 +184,22 @@ def make_wgan_gp_step(
 ) -> Callable[[tf.Tensor], dict]:
     """The WGAN-GP step: ``n_critic`` critic updates, then one generator update.
 
-    The critic estimates the Wasserstein distance between real and generated data; its
-    gradient penalty keeps it 1-Lipschitz. Each critic update uses the same real batch
-    with fresh noise and fresh interpolation points (the paper draws a new real batch
-    each time; on toy data that sample the same distribution, this is equivalent in
+    The Wasserstein-1 distance is the supremum of E[f(x)] - E[f(G(z))] over all
+    1-Lipschitz critics f; the gradient penalty pushes the critic towards 1-Lipschitz, so
+    its gap is (up to how well it is trained and how Lipschitz it really is) a lower
+    bound of that distance, not the distance itself. Each critic update uses the same real
+    batch with fresh noise and fresh interpolation points (the paper draws a new real
+    batch each time; on toy data that sample the same distribution, this is equivalent in
     expectation).
 
     Returns:
         ``step(real) -> {"c_loss", "g_loss", "gp", "w_estimate"}``, where ``w_estimate``
-        = E[f(x)] - E[f(G(z))] is the critic's current estimate of the distance.
+        = E[f(x)] - E[f(G(z))] is the last critic update's gap on its batch.
 
     Reference:
-        Gulrajani et al., "Improved Training of Wasserstein GANs", 2017 (lambda 10,
-        n_critic 5, Adam(1e-4, beta_1=0.5, beta_2=0.9)).
+        Gulrajani et al., "Improved Training of Wasserstein GANs", 2017, Algorithm 1
+        (lambda 10, n_critic 5, Adam(1e-4, beta_1=0, beta_2=0.9); the authors' toy script
+        ``gan_toy.py`` uses beta_1=0.5 and lambda 0.1). Pass the optimizers you want.
     """
     if not isinstance(n_critic, int) or n_critic < 1:
         raise ValueError(f"n_critic must be a positive integer. Received: n_critic={n_critic!r}")
@@ -223,14 +300,24 @@ def make_cyclegan_step(
 ) -> Callable[[tuple], dict]:
     """The CycleGAN step: update G, F, D_X and D_Y from one unpaired (x, y) batch.
 
-    Paper names to code: G: X -> Y (``g``), F: Y -> X (``f``), D_Y judges y against G(x)
-    (``d_y``), D_X judges x against F(y) (``d_x``). junyanz's code calls them G_A, G_B,
-    D_B, D_A.
+    Paper names to code: G: X -> Y (``g``), F: Y -> X (``f``), D_Y judges real y against
+    G(x) (``d_y``), D_X judges real x against F(y) (``d_x``). junyanz's
+    ``cycle_gan_model.py`` calls them ``netG_A`` (G), ``netG_B`` (F), ``netD_A`` (D_Y:
+    ``real_B`` against pooled ``fake_B = netG_A(real_A)``) and ``netD_B`` (D_X).
 
     Losses: adversarial for G (via D_Y) and F (via D_X); cycle consistency
     ``||F(G(x)) - x||_1 + ||G(F(y)) - y||_1`` weighted ``lambda_cycle``; identity
     ``||G(y) - y||_1`` (and ``||F(x) - x||_1``) weighted ``lambda_identity * lambda_cycle``;
-    each discriminator's loss halved and computed on fakes drawn from its image pool.
+    each discriminator's loss halved (the paper, appendix 7.1: "we divide the objective by
+    2 while optimizing D") and computed on fakes drawn from its image pool. Under Adam the
+    halving changes D's updates only through Adam's epsilon (the update is invariant to a
+    constant factor on the loss): it halves the D losses reported, not D's pace.
+
+    All four updates come from one forward pass. That equals junyanz's
+    ``optimize_parameters`` (G_A and G_B first, then D_A and D_B on the fakes of the same
+    forward pass, detached): D's weights are unchanged by G's update, and G's update used
+    D before D's. One Adam per network equals junyanz's one Adam over both generators (and
+    one over both discriminators), since Adam works weight by weight.
 
     Args:
         g, f, d_x, d_y: the four networks.
