@@ -115,7 +115,10 @@ def test_the_cli_reports_what_cyclegan_scores_computes(monkeypatch):
     c = experiment.config
     test = data.load_apple2orange("test", c["image_size"], quick=True, seed=c["seed"])
     g, f = experiment.generators["g"], experiment.generators["f"]
-    assert reported == metrics.cyclegan_scores(g, f, test.a, test.b, stub)
+    expected = metrics.cyclegan_scores(g, f, test.a, test.b, stub)
+    # plus FID/KID (recipes.cyclegan_inception); offline here, so only what is missing
+    assert reported == {**expected, **recipes.cyclegan_inception(c, g, f, test)}
+    assert set(reported) == {*expected, "inception_missing"}
 
 
 def test_notebook_and_recipes_compute_the_final_number_with_one_function():
