@@ -1,6 +1,6 @@
 """The lessons as a learner runs them: JupyterLab in a real browser (`make test-lab`).
 
-nbval (`make notebooks`) runs kernels, not the page a learner sees. This test starts JupyterLab
+papermill (`make notebooks`) runs kernels, not the page a learner sees. This test starts JupyterLab
 through tools/lab.py (what `make lab` runs) on a free local port with GAN_LAB_QUICK=1, opens each
 lesson in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; nothing is
 downloaded), runs it with the page's own menu (Run > Run All Cells), waits until the kernel is
