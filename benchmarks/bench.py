@@ -274,7 +274,7 @@ def gan_lab_step(cfg, precision):
             step = steps.make_gan_step(g, d, *opts.values())
             parts = {"g": g, "d": d, **opts}
             images = np.random.default_rng(0).integers(0, 256, (batch * 8, 28, 28, 1), np.uint8)
-            pipeline = data.to_dataset(images, batch).repeat()
+            pipeline = data.to_dataset(images, batch).from_batch(0)
         elif cfg["model"] == "pix2pix":
             g, d = models.build_unet_generator(size), models.build_patchgan_discriminator()
             opts = {"g_opt": training.adam(), "d_opt": training.adam()}
@@ -282,7 +282,7 @@ def gan_lab_step(cfg, precision):
             parts = {"g": g, "d": d, **opts}
             labels, photos = data.synthetic_facades(8, size=size)
             pairs = data.PairSet(labels, photos, list(range(8)), "SYNTHETIC bench", True)
-            pipeline = data.pair_dataset(pairs, batch).repeat()
+            pipeline = data.pair_dataset(pairs, batch).from_batch(0)
         else:
             nets = [models.build_resnet_generator(n_blocks=cfg["blocks"]) for _ in range(2)] + [
                 models.build_patchgan_discriminator(conditional=False, norm="instance")
@@ -299,7 +299,7 @@ def gan_lab_step(cfg, precision):
             }
             a = data.synthetic_fruit(8, "apple", size=size)
             b = data.synthetic_fruit(8, "orange", size=size)
-            pipeline = data.unpaired_dataset(a, b, batch).repeat()
+            pipeline = data.unpaired_dataset(a, b, batch).from_batch(0)
     finally:
         runtime.set_precision("float32")
     compiled = tf.function(step, reduce_retracing=True)

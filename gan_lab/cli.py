@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from gan_lab.errors import GanLabError, TrainingStopped, UsageError
+from gan_lab.errors import GanLabError, TrainingStopped, UsageError, WorkerLostError
 
 EXAMPLES = {
     "train": "examples:\n  gan-lab train dcgan --quick\n"
@@ -143,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue this run from its latest checkpoint (to --steps/--epochs)",
     )
     p.add_argument(
+        "--strategy",
+        choices=["auto", "one", "mirrored", "multiworker"],
+        default="auto",
+        help="auto (default): all local GPUs if several, else one device; one; mirrored: "
+        "MirroredStrategy over this machine's GPUs; multiworker: MultiWorkerMirroredStrategy "
+        "over the machines of TF_CONFIG (start the same command on each; README: Scale-out)",
+    )
+    p.add_argument(
         "--json",
         action="store_true",
         help="print only a JSON summary on stdout (logs go to stderr)",
@@ -237,6 +245,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> dict:
+    from gan_lab import distribute
+
+    strategy = distribute.make_strategy(args.strategy)  # first: it fixes TensorFlow's devices
+    where = distribute.describe(strategy)
+    print(
+        f"gan_lab: worker {where['worker']} of {where['workers']}"
+        f"{' (chief: writes the run folder)' if where['chief'] else ''}, strategy "
+        f"{where['strategy']}, {where['replicas']} replica(s) in all",
+        flush=True,
+    )
+    scratch = None
+    if not where["chief"]:  # writes only here, removed at the end
+        import tempfile
+
+        scratch = Path(tempfile.mkdtemp(prefix=f"gan_lab-worker{where['worker']}-"))
+    try:
+        summary = _train_on(args, strategy, where, scratch)
+        distribute.finish_together(where)
+        return summary
+    finally:
+        if scratch is not None:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _train_on(args, strategy, where: dict, scratch: Path | None) -> dict:
     from gan_lab import recipes, runtime, training, viz
 
     if args.output_dir is not None:
@@ -265,6 +300,11 @@ def _train(args) -> dict:
         }
         config.update({k: v for k, v in given.items() if v is not None})
         _check_image_size(args.model, config["image_size"])
+    if config["batch_size"] % where["replicas"]:
+        raise UsageError(
+            f"--batch-size {config['batch_size']} is the global batch: it must split evenly "
+            f"across the {where['replicas']} replicas (give a multiple of {where['replicas']})."
+        )
     if args.steps or args.epochs:  # one replaces the other (they are mutually exclusive)
         config.update(steps=args.steps, epochs=args.epochs)
     if args.data_dir is not None:
@@ -275,11 +315,17 @@ def _train(args) -> dict:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+    layout = {k: where[k] for k in ("strategy", "replicas", "workers")}
+    config.update(layout)
 
-    experiment = recipes.build(config)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        experiment = recipes.build(config)
     total = recipes.total_steps(config, experiment.dataset)
-    if args.resume is not None:
+    if scratch is not None:
+        run_dir = scratch
+    elif args.resume is not None:
         run_dir = args.resume
+        recipes.write_run(run_dir, {**recipes.read_run(run_dir), **layout})
     else:
         run_dir = runtime.new_run_dir(f"cli_{args.model}")
         recipes.write_run(run_dir, config)
@@ -288,29 +334,44 @@ def _train(args) -> dict:
         experiment.step,
         run_dir,
         experiment.trackables,
-        sample_fn=experiment.sample_fn,
+        sample_fn=experiment.sample_fn if where["chief"] else None,
         title=experiment.title,
         sample_every=max(1, total // config["frames"]),
         log_every=max(1, min(50, total // 20)),
         checkpoint_every=args.checkpoint_every or max(1, min(1000, total // 10)),
-        resume=args.resume is not None,
+        resume=args.resume is not None and scratch is None,
         callbacks=[] if interactive else [_plain_progress(total)],
         jit_compile=args.jit_compile,
+        strategy=strategy,
     )
+    if scratch is not None and args.resume is not None:  # the chief's last checkpoint
+        trainer.restore(training.find_checkpoints(args.resume)[-1])
     if int(trainer.step) >= total:
         raise UsageError(
-            f"{run_dir} is already at step {int(trainer.step)}; give a larger "
+            f"{args.resume or run_dir} is already at step {int(trainer.step)}; give a larger "
             "--steps (or --epochs) to train further."
         )
     began = time.perf_counter()
-    trainer.fit(experiment.dataset, steps=total, progress=interactive)
+    try:
+        trainer.fit(experiment.dataset, steps=total, progress=interactive)
+    except WorkerLostError as e:
+        if where["chief"]:
+            e.args = (f"{e} Run folder: {run_dir} (last checkpoint {trainer.latest_checkpoint}).",)
+        raise
     seconds = time.perf_counter() - began
+    if not where["chief"]:
+        print(f"gan_lab: worker {where['worker']} done; the chief writes the run folder.")
+        return {"worker": where["worker"], "steps": int(trainer.step), **layout}
     gif = viz.save_gif(trainer.frames, run_dir / "progress.gif") if trainer.frames else None
     print("gan_lab: measuring the result ...")
+    if strategy is not None:  # evaluate on this machine alone, on copies outside the strategy
+        experiment = recipes.build(config)
+        training.read_checkpoint(experiment.trackables, trainer.latest_checkpoint)
     summary = {
         "model": config["model"],
         "synthetic_data": experiment.synthetic,
         "precision": config["precision"],
+        **layout,
         "steps": int(trainer.step),
         "seconds": round(seconds, 1),
         "images_per_second": round(trainer.images_per_second, 1),
@@ -572,6 +633,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_summary(summary: dict, out) -> None:
+    if "model" not in summary:  # a worker other than the chief
+        print(f"worker {summary['worker']}: {summary['steps']} steps done", file=out)
+        return
     data = "SYNTHETIC data (quick mode)" if summary["synthetic_data"] else "real data"
     print(
         f"\ntrained {summary['model']} on {data}: {summary['steps']} steps in "

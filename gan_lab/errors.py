@@ -52,3 +52,8 @@ class DivergedError(TrainingStopped, FloatingPointError):
 
 class CheckpointWriteError(TrainingStopped, OSError):
     """A checkpoint could not be written (disk full, quota, file-size limit)."""
+
+
+class WorkerLostError(TrainingStopped):
+    """Under a multi-worker strategy, another worker stopped answering (killed, crashed,
+    unreachable); restarting every worker with ``--resume`` continues the run."""

@@ -49,14 +49,14 @@ def build_dcgan_generator(
     _check_positive(latent_dim=latent_dim, width=width, channels=channels)
     z = keras.Input((latent_dim,), name="z")
     x = layers.Dense(7 * 7 * 4 * width, use_bias=False)(z)  # (batch, 12544)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm()(x)
     x = layers.LeakyReLU(0.3)(x)
     x = layers.Reshape((7, 7, 4 * width))(x)  # (batch, 7, 7, 256)
     x = layers.Conv2DTranspose(2 * width, 5, strides=1, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm()(x)
     x = layers.LeakyReLU(0.3)(x)  # (batch, 7, 7, 128)
     x = layers.Conv2DTranspose(width, 5, strides=2, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm()(x)
     x = layers.LeakyReLU(0.3)(x)  # (batch, 14, 14, 64)
     image = layers.Conv2DTranspose(
         channels, 5, strides=2, padding="same", use_bias=False, activation="tanh", dtype="float32"
@@ -97,13 +97,63 @@ def build_dcgan_discriminator(
     image = keras.Input((28, 28, channels), name="image")
     x = layers.Conv2D(width, 5, strides=2, padding="same")(image)  # (batch, 14, 14, 64)
     x = layers.LeakyReLU(0.3)(x)
-    x = layers.Dropout(dropout)(x)
+    x = globally_seeded_dropout(dropout)(x)
     x = layers.Conv2D(2 * width, 5, strides=2, padding="same")(x)  # (batch, 7, 7, 128)
     x = layers.LeakyReLU(0.3)(x)
-    x = layers.Dropout(dropout)(x)
+    x = globally_seeded_dropout(dropout)(x)
     x = layers.Flatten()(x)  # (batch, 6272)
     logit = layers.Dense(1, dtype="float32")(x)  # (batch, 1)
     return keras.Model(image, logit, name=name)
+
+
+def _replicas() -> int:
+    import tensorflow as tf
+
+    return int(tf.distribute.get_strategy().num_replicas_in_sync)
+
+
+def batch_norm() -> layers.BatchNormalization:
+    """``BatchNormalization``; built inside the scope of a ``tf.distribute`` strategy with
+    several replicas, it is ``synchronized``: its statistics are those of the global batch
+    (all-reduced sums), as on one device, so training does not depend on the split. (Keras
+    computes the synchronized variance as E[x^2] - E[x]^2, one-device batch norm as
+    E[(x - mean)^2]: the same up to float32 rounding.) Same variables either way, so
+    checkpoints move freely between one device and several."""
+    return layers.BatchNormalization(synchronized=_replicas() > 1)
+
+
+@keras.saving.register_keras_serializable(package="gan_lab")
+class GlobalBatchDropout(layers.Dropout):
+    """``Dropout`` whose mask, inside a replica of a ``tf.distribute`` strategy, is this
+    replica's rows of the mask one device would draw for the global batch (same seed,
+    global shape), so examples keep their masks however the batch is split. Elsewhere it
+    is plain ``Dropout``.
+
+    Exact under ``MultiWorkerMirroredStrategy`` with one device per worker, which advances
+    each worker's Keras seed once per call as one device does. With several replicas in
+    one process (``MirroredStrategy``) Keras advances the shared seed once per replica, so
+    the masks follow another (still seeded) sequence than on one device."""
+
+    def call(self, inputs, training=False):
+        import tensorflow as tf
+
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        if not training or self.rate == 0 or replicas == 1:
+            return super().call(inputs, training=training)
+        local = tf.shape(inputs)[0]
+        shape = tf.concat([[replicas * local], tf.shape(inputs)[1:]], 0)
+        mask = keras.random.dropout(
+            tf.ones(shape, inputs.dtype), self.rate, seed=self.seed_generator
+        )
+        first = context.replica_id_in_sync_group * local
+        return inputs * mask[first : first + local]
+
+
+def globally_seeded_dropout(rate: float) -> layers.Dropout:
+    """``Dropout(rate)``, or ``GlobalBatchDropout(rate)`` when built inside the scope of a
+    strategy with several replicas (models rebuilt for export use plain Keras layers)."""
+    return GlobalBatchDropout(rate) if _replicas() > 1 else layers.Dropout(rate)
 
 
 def _check_positive(**values: int) -> None:
@@ -153,7 +203,7 @@ def _normalization(norm: str):
     """A fresh normalization layer by name: batch, instance (= GroupNorm with one channel
     per group, no affine, as junyanz) or none."""
     choices = {
-        "batch": lambda: layers.BatchNormalization(),
+        "batch": batch_norm,
         # float32 even under mixed precision: GroupNormalization's statistics can overflow
         # in float16 (keras#22586); BatchNormalization upcasts internally.
         "instance": lambda: layers.GroupNormalization(
@@ -190,7 +240,7 @@ def _up(x, filters: int, norm: str, dropout: float, use_bias: bool):
     if layer is not None:
         x = layer(x)
     if dropout:
-        x = layers.Dropout(dropout)(x)
+        x = globally_seeded_dropout(dropout)(x)
     return layers.ReLU()(x)
 
 

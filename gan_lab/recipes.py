@@ -256,10 +256,18 @@ def _toy(c: dict, with_data: bool) -> Experiment:
         f"{TOY_METHODS[method]} on a ring of 8 Gaussians (toy data)",
         {"generator": g},
         sample_fn,
-        data.toy_dataset("ring", batch_size=c["batch_size"], seed=c["seed"]) if with_data else None,
+        _toy_data(c) if with_data else None,
         False,
         evaluate,
     )
+
+
+def _toy_data(c: dict):
+    """The ring's batches; for the plain GANs with their noise (``data.toy_dataset``), so a
+    run does not depend on how a strategy splits its batches. WGAN-GP draws its own noise
+    (``n_critic`` draws a step), different on each replica."""
+    noise = None if c["method"] == "wgan_gp" else c["latent_dim"]
+    return data.toy_dataset("ring", batch_size=c["batch_size"], seed=c["seed"], noise_dim=noise)
 
 
 def _dcgan(c: dict, with_data: bool) -> Experiment:
@@ -282,7 +290,9 @@ def _dcgan(c: dict, with_data: bool) -> Experiment:
     )
     if with_data:
         digits = data.load_digits("train", quick=c["quick"], data_dir=c["data_dir"], seed=c["seed"])
-        experiment.dataset = data.to_dataset(digits.images, c["batch_size"], seed=c["seed"])
+        experiment.dataset = data.to_dataset(  # with the noise: independent of the split
+            digits.images, c["batch_size"], seed=c["seed"], noise_dim=c["latent_dim"]
+        )
         experiment.synthetic = digits.synthetic
         experiment.title = f"DCGAN on {'SYNTHETIC digits' if digits.synthetic else 'MNIST'}"
 

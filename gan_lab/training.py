@@ -17,6 +17,7 @@ Layout of a run folder::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -63,11 +64,14 @@ class Trainer:
             image pool's per-image loop over a variable).
         max_to_keep: checkpoints kept (default 3).
         strategy: a ``tf.distribute`` strategy to run the step on several devices
-            (``MirroredStrategy`` for the GPUs of one machine), or None (default). Build
-            the models, optimizers and step inside ``strategy.scope()``; give ``fit`` the global
-            batch, which the strategy splits across replicas. The steps of
+            (``MirroredStrategy`` for the GPUs of one machine, ``MultiWorkerMirroredStrategy``
+            for several machines; see ``gan_lab.distribute``), or None (default). Build
+            the models, optimizers and step inside ``strategy.scope()``; give ``fit`` the
+            global batch, which each worker cuts into its replicas' pieces. The steps of
             ``gan_lab.steps`` scale their losses so the update equals the single-device
-            update on the global batch. (``ImagePool`` is single-device only.)
+            update on the global batch. With several workers, only the chief should write
+            the run folder: give the others a temporary ``run_dir`` (they must still
+            save, as every worker takes part in a checkpoint) and no ``sample_fn``.
 
     Raises:
         FileExistsError: ``run_dir`` has checkpoints and ``resume`` is False.
@@ -266,13 +270,15 @@ class Trainer:
                     raise ValueError(
                         "The dataset yielded no batches: check it is not empty."
                     ) from None
-                logs = self._step_fn(batch)
+                with self._lost_workers(step):
+                    logs = self._step_fn(batch)
                 self.step.assign_add(1)
                 step += 1
                 images += self._batch_size(batch)
                 bar.update(1)
                 if step % self.log_every == 0 or step == total:
-                    values = self._log(step, logs)
+                    with self._lost_workers(step):  # reading the losses waits for the step
+                        values = self._log(step, logs)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()}, refresh=False)
                 if self.sample_fn is not None and (step % self.sample_every == 0 or step == total):
                     self._save_frame()
@@ -286,6 +292,32 @@ class Trainer:
         elapsed = time.perf_counter() - began
         self.images_per_second = images / elapsed if elapsed > 0 and images else float("nan")
         return self.history
+
+    @contextlib.contextmanager
+    def _lost_workers(self, step: int):
+        """Under a strategy, a collective that fails because a peer is gone (killed,
+        crashed, unreachable, or silent past ``distribute.COLLECTIVE_TIMEOUT``) becomes a
+        one-line ``WorkerLostError`` naming the checkpoint to resume from."""
+        lost = (
+            tf.errors.UnavailableError,
+            tf.errors.DeadlineExceededError,
+            tf.errors.CancelledError,
+            tf.errors.AbortedError,
+        )
+        try:
+            yield
+        except lost as e:
+            if self.strategy is None:
+                raise
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            telling = [line for line in lines if "unhealthy" in line or "/task:" in line]
+            cause = " ".join(telling[:2] or lines[:1])[:300]
+            raise errors.WorkerLostError(
+                f"Lost contact with another worker during step {step + 1} "
+                f"({type(e).__name__}: {cause}). The job stops on every worker. Restart all "
+                "workers with --resume and the chief's run folder: they continue from the "
+                "chief's last checkpoint."
+            ) from e
 
     def _total_steps(self, dataset, steps, epochs) -> int:
         if (steps is None) == (epochs is None):
@@ -304,17 +336,28 @@ class Trainer:
         return epochs * per_epoch
 
     def _make_iterator(self, dataset, start: int):
-        """One iterator over the repeated dataset. A resumed run skips the ``start``
-        batches already trained on, so it sees the batches an uninterrupted run would
-        (the gan_lab pipelines are seeded and deterministic). Skipping replays the input
-        pipeline, not the step, and takes seconds; saving the iterator's state in the
-        checkpoint instead proved unreliable with prefetching."""
-        dataset = dataset.repeat()
-        if start:
-            dataset = dataset.skip(start)
-        if self.strategy is not None:
+        """One iterator over the endless dataset from batch ``start`` on, so a resumed run
+        sees the batches an uninterrupted run would. gan_lab's pipelines are pure functions
+        of the batch number (``data.images.indexed_batches``): they start at ``start`` at
+        once, and under a strategy each worker builds only its own replicas' pieces of each
+        global batch. Any other dataset is repeated and replayed past its first ``start``
+        batches (seconds to minutes), and under a strategy split by ``tf.distribute``."""
+        from_batch = getattr(dataset, "from_batch", None)
+        if from_batch is None:
+            dataset = dataset.repeat().skip(start) if start else dataset.repeat()
+            if self.strategy is None:
+                return iter(dataset)
             return iter(self.strategy.experimental_distribute_dataset(dataset))
-        return iter(dataset)
+        if self.strategy is None:
+            return iter(from_batch(start))
+
+        def pieces(context):  # this worker's replicas' pieces of every global batch
+            local = context.num_replicas_in_sync // context.num_input_pipelines
+            first = context.input_pipeline_id * local
+            keep = range(first, first + local)
+            return from_batch(start, pieces=context.num_replicas_in_sync, keep=keep)
+
+        return iter(self.strategy.distribute_datasets_from_function(pieces))
 
     def _log(self, step: int, logs: dict) -> dict[str, float]:
         values = _check_finite(step, logs, self.latest_checkpoint)
@@ -346,9 +389,12 @@ class Trainer:
         return path
 
     def _batch_size(self, batch) -> int:
+        """Examples of the global batch (all workers'), for images/s."""
         first = tf.nest.flatten(batch)[0]
-        if self.strategy is not None:  # a PerReplica value: add up the replicas' shares
-            return sum(int(t.shape[0]) for t in self.strategy.experimental_local_results(first))
+        if self.strategy is not None:  # a PerReplica value: this worker's replicas' shares
+            local = self.strategy.experimental_local_results(first)
+            replicas = self.strategy.num_replicas_in_sync
+            return sum(int(t.shape[0]) for t in local) * replicas // len(local)
         return int(first.shape[0]) if first.shape.rank else 1
 
     @property
@@ -445,11 +491,18 @@ class ImagePool(tf.Module):
     the generator, which damps oscillation. The buffer is a variable, so it is saved in
     checkpoints and a resumed run continues with the same pool.
 
+    Under a ``tf.distribute`` strategy with several replicas the pool serves the global
+    batch, as on one device: every replica gathers all replicas' images (``all_gather``),
+    runs the same queries on the same buffer with the same random draws (stateless, keyed
+    by the pool's seed and its query count), keeps identical copies of the buffer and
+    returns its own rows. The run then does not depend on how the batch is split, and the
+    checkpointed pool is the one pool of the run.
+
     Args:
         image_shape: (height, width, channels) of the images.
         size: images kept (default 50, as in CycleGAN; 0 disables the pool).
-        seed: seed of the pool's own random generator (default: split off TensorFlow's
-            global generator); it is a tracked variable, saved in checkpoints.
+        seed: seed of the pool's random draws (default: drawn from TensorFlow's global
+            generator, which ``runtime.seed_everything`` seeds); saved in checkpoints.
 
     Reference:
         Shrivastava et al., "Learning from Simulated and Unsupervised Images", 2017;
@@ -462,30 +515,54 @@ class ImagePool(tf.Module):
         super().__init__(name=name)
         if not isinstance(size, int) or size < 0:
             raise ValueError(f"size must be a non-negative integer. Received: size={size!r}")
+        if seed is None:
+            seed = int(tf.random.get_global_generator().uniform([], 0, 2**31 - 1, tf.int64))
         self.size = size
-        self.images = tf.Variable(tf.zeros([max(size, 1), *image_shape]), trainable=False)
-        self.count = tf.Variable(0, dtype=tf.int32, trainable=False)
-        self.rng = runtime.random_generator(seed)
+        same = {"trainable": False, "aggregation": tf.VariableAggregation.ONLY_FIRST_REPLICA}
+        self.images = tf.Variable(tf.zeros([max(size, 1), *image_shape]), **same)
+        self.count = tf.Variable(0, dtype=tf.int32, **same)
+        self.queries = tf.Variable(0, dtype=tf.int64, **same)  # images seen: the draws' key
+        self.seed = tf.Variable(seed, dtype=tf.int64, **same)
 
     def __call__(self, images):
         images = tf.cast(images, self.images.dtype)
         if self.size == 0:
             return images
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        local = images
+        if replicas > 1:  # the global batch, in replica order
+            images = context.all_gather(local, axis=0)
+        buffer, count = tf.identity(self.images), tf.identity(self.count)
+        base = tf.stack([self.seed, tf.constant(0, tf.int64)])
         n = tf.shape(images)[0]
         result = tf.TensorArray(images.dtype, size=n)
         for i in tf.range(n):
             image = images[i]
-            if self.count < self.size:
-                self.images[self.count].assign(image)
-                self.count.assign_add(1)
+            key = tf.random.experimental.stateless_fold_in(
+                base, self.queries + tf.cast(i, tf.int64)
+            )
+            swap_seed, slot_seed = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+            swap = tf.random.stateless_uniform([], swap_seed) < 0.5
+            slot = tf.random.stateless_uniform([], slot_seed, 0, self.size, dtype=tf.int32)
+            if count < self.size:
+                buffer = tf.tensor_scatter_nd_update(buffer, [[count]], image[None])
+                count += 1
                 result = result.write(i, image)
-            elif self.rng.uniform([]) < 0.5:
-                j = self.rng.uniform([], 0, self.size, dtype=tf.int32)
-                result = result.write(i, tf.identity(self.images[j]))
-                self.images[j].assign(image)
+            elif swap:
+                result = result.write(i, buffer[slot])
+                buffer = tf.tensor_scatter_nd_update(buffer, [[slot]], image[None])
             else:
                 result = result.write(i, image)
-        return tf.reshape(result.stack(), tf.shape(images))
+        self.images.assign(buffer)
+        self.count.assign(count)
+        self.queries.assign_add(tf.cast(n, tf.int64))
+        out = tf.reshape(result.stack(), tf.shape(images))
+        if replicas > 1:
+            rows = tf.shape(local)[0]
+            first = context.replica_id_in_sync_group * rows
+            out = out[first : first + rows]
+        return out
 
 
 @keras.saving.register_keras_serializable(package="gan_lab")

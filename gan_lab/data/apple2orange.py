@@ -16,12 +16,13 @@ from gan_lab.data.files import (
     sha256_of,
 )
 from gan_lab.data.images import (
-    index_dataset,
+    element_seeds,
+    indexed_batches,
     list_images,
     normalize,
     read_rgb,
     resize,
-    with_random_seeds,
+    stream_seed,
 )
 from gan_lab.errors import DataError, DatasetNotFoundError
 
@@ -163,9 +164,11 @@ def unpaired_dataset(
 ):
     """Unpaired (x, y) batches in [-1, 1]: each domain shuffled on its own, then zipped.
 
-    An epoch lasts as long as the larger domain (the smaller one repeats, as in
-    junyanz's loader). Scaling runs once on the in-memory tensors; the jitter (resize to
-    286/256, random crop, mirror; independently per domain, seeded, stateless) per element.
+    An epoch lasts as long as the larger domain (the smaller one keeps going into its next
+    shuffle, as in junyanz's loader). Scaling runs once on the in-memory tensors; the
+    jitter (resize to 286/256, random crop, mirror; independently per domain) per image.
+    Example ``k`` of the run (batch ``k // batch_size``) is a pure function of ``seed`` and
+    ``k`` (``images.indexed_batches``), so a resumed or distributed run sees the same.
     """
     import tensorflow as tf
 
@@ -180,18 +183,39 @@ def unpaired_dataset(
         image = tf.image.stateless_random_crop(image, [size, size, 3], seed=crop_seed)
         return tf.image.stateless_random_flip_left_right(image, seed=flip_seed)
 
-    def domain(images, domain_seed):
-        images = tf.constant(normalize(images))
-        ds = index_dataset(len(images), True, domain_seed).repeat()
-        if augment:
-            return with_random_seeds(ds, domain_seed).map(
-                lambda i, s: jitter(tf.gather(images, i), s), num_parallel_calls=tf.data.AUTOTUNE
-            )
-        return ds.map(lambda i: tf.gather(images, i))
+    domains = [
+        (tf.constant(normalize(images)), domain_seed)
+        for images, domain_seed in ((images_a, seed), (images_b, seed + 1))
+    ]
 
-    steps = max(len(images_a), len(images_b)) // batch_size
-    pairs = tf.data.Dataset.zip((domain(images_a, seed), domain(images_b, seed + 1)))
-    return pairs.batch(batch_size, drop_remainder=True).take(steps).prefetch(tf.data.AUTOTUNE)
+    def pick(images, domain_seed, k):  # example k of this domain's endless shuffled stream
+        n = tf.cast(tf.shape(images)[0], tf.int64)
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n), seed=stream_seed(domain_seed, "order", k // n)
+        )
+        return tf.gather(images, order[k % n])
+
+    def load(batch, indices, positions):
+        k = batch * batch_size + positions
+        out = []
+        for images, domain_seed in domains:
+            picked = tf.map_fn(
+                lambda i, images=images, domain_seed=domain_seed: pick(images, domain_seed, i),
+                k,
+                fn_output_signature=tf.TensorSpec(images.shape[1:]),
+            )
+            if augment:
+                seeds = element_seeds(domain_seed, "augment", batch, positions)
+                picked = tf.map_fn(
+                    lambda args: jitter(*args),
+                    (picked, seeds),
+                    fn_output_signature=tf.TensorSpec(images.shape[1:]),
+                )
+            out.append(picked)
+        return tuple(out)
+
+    n = max(len(images_a), len(images_b))
+    return indexed_batches(n, batch_size, load, seed=seed, shuffle=False)
 
 
 # --------------------------------------------------------------------------- synthetic fruit

@@ -14,7 +14,7 @@ from gan_lab.data.files import (
     resolve_root,
     sha256_of,
 )
-from gan_lab.data.images import index_dataset, normalize
+from gan_lab.data.images import indexed_batches, normalize, stream_seed
 from gan_lab.errors import DataError, DatasetNotFoundError
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -229,22 +229,35 @@ def to_dataset(
     shuffle: bool = True,
     seed: int = 0,
     labels: np.ndarray | None = None,
+    noise_dim: int | None = None,
 ):
-    """A ``tf.data.Dataset`` of float32 images in [-1, 1] (and labels), shuffled, batched,
-    prefetched. Scaling runs once on the in-memory tensor, not per epoch; the shuffle
-    reorders indices (see ``images.index_dataset``)."""
+    """A ``tf.data.Dataset`` of float32 image batches in [-1, 1] (with ``labels``: (images,
+    labels) pairs; with ``noise_dim``: (images, noise) pairs), reshuffled every epoch.
+
+    Scaling runs once on the in-memory tensor, not per epoch. Batch ``b`` is a pure function
+    of ``seed`` and ``b`` (``images.indexed_batches``: an epoch drops the last
+    ``len(images) % batch_size`` images, a different few each epoch), so a resumed or
+    distributed run sees the same batches as one uninterrupted run on one device.
+    ``noise_dim`` adds the generator's noise to each batch, drawn from ``(seed, b)``:
+    ``steps.make_gan_step`` then uses it instead of its own generator, and a batch split
+    across replicas keeps the noise of its examples."""
     import tensorflow as tf
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
     scaled = tf.constant(normalize(images))
-    ds = index_dataset(len(images), shuffle, seed).batch(batch_size)
-    if labels is None:
-        ds = ds.map(lambda i: tf.gather(scaled, i))
-    else:
-        labels = tf.constant(labels)
-        ds = ds.map(lambda i: (tf.gather(scaled, i), tf.gather(labels, i)))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    labels = None if labels is None else tf.constant(labels)
+
+    def load(batch, indices, positions):
+        real = tf.gather(scaled, indices)
+        if noise_dim is not None:
+            noise = tf.random.stateless_normal(
+                [batch_size, noise_dim], seed=stream_seed(seed, "noise", batch)
+            )
+            return real, tf.gather(noise, positions)
+        return real if labels is None else (real, tf.gather(labels, indices))
+
+    return indexed_batches(len(images), batch_size, load, seed=seed, shuffle=shuffle)
 
 
 def load_mnist(

@@ -17,13 +17,13 @@ from gan_lab.data.files import (
     resolve_root,
 )
 from gan_lab.data.images import (
-    index_dataset,
+    element_seeds,
+    indexed_batches,
     list_images,
     normalize,
     random_seed_pair,
     read_rgb,
     resize,
-    with_random_seeds,
 )
 from gan_lab.errors import DataError, DatasetNotFoundError
 
@@ -260,8 +260,10 @@ def pair_dataset(
 ):
     """A ``tf.data.Dataset`` of (input, target) float32 batches in [-1, 1].
 
-    Scaling runs once on the in-memory tensors; the random jitter (``augment``, seeded,
-    stateless) runs per element, so every epoch sees fresh crops and flips.
+    Scaling runs once on the in-memory tensors; the random jitter (``augment``) runs per
+    pair, seeded by ``seed``, the batch number and the pair's place in the batch, so every
+    epoch sees fresh crops and flips, and a resumed or distributed run the same ones
+    (``images.indexed_batches``; an epoch drops the last ``n % batch_size`` pairs).
     """
     import tensorflow as tf
 
@@ -269,15 +271,19 @@ def pair_dataset(
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
     size = pairs.inputs.shape[1]
     inputs, targets = tf.constant(normalize(pairs.inputs)), tf.constant(normalize(pairs.targets))
-    ds = index_dataset(len(pairs.inputs), shuffle, seed)
-    if augment:
-        ds = with_random_seeds(ds, seed).map(
-            lambda i, s: jitter(tf.gather(inputs, i), tf.gather(targets, i), size, s),
-            num_parallel_calls=tf.data.AUTOTUNE,
+
+    def load(batch, indices, positions):
+        x, y = tf.gather(inputs, indices), tf.gather(targets, indices)
+        if not augment:
+            return x, y
+        seeds = element_seeds(seed, "augment", batch, positions)
+        return tf.map_fn(
+            lambda args: jitter(*args, size),
+            (x, y, seeds),
+            fn_output_signature=(tf.TensorSpec(x.shape[1:]), tf.TensorSpec(y.shape[1:])),
         )
-    else:
-        ds = ds.map(lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    return indexed_batches(len(pairs.inputs), batch_size, load, seed=seed, shuffle=shuffle)
 
 
 # --------------------------------------------------------------------------- synthetic facades

@@ -87,30 +87,98 @@ def resize(image: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
 # --------------------------------------------------------------------------- tf.data
 
 
-def index_dataset(n: int, shuffle: bool, seed: int):
-    """Indices 0..n-1, reshuffled every epoch (seeded) when ``shuffle``.
+STREAMS = {"order": 0, "augment": 1, "noise": 2}  # one seed stream per kind of draw
 
-    The pipelines shuffle indices and gather images from one in-memory tensor, rather
-    than shuffling the images themselves: the shuffle buffer then holds integers instead
-    of a second copy of the dataset.
+
+def stream_seed(seed, stream: str, counter):
+    """The seed (shape [2]) of draw number ``counter`` of ``stream`` for a pipeline seeded by
+    ``seed``: a pure function of the three, so a batch's randomness does not depend on
+    what was drawn before it (resume) or on which device builds it (scale-out)."""
+    import tensorflow as tf
+
+    base = tf.stack([tf.cast(seed, tf.int64), tf.constant(STREAMS[stream], tf.int64)])
+    return tf.random.experimental.stateless_fold_in(base, tf.cast(counter, tf.int64))
+
+
+def element_seeds(seed, stream: str, batch, positions):
+    """One seed per element of global batch ``batch`` at ``positions`` (k,) -> (k, 2)."""
+    import tensorflow as tf
+
+    first = stream_seed(seed, stream, batch)
+    return tf.map_fn(
+        lambda p: tf.random.experimental.stateless_fold_in(first, p),
+        tf.cast(positions, tf.int64),
+        fn_output_signature=tf.TensorSpec([2], tf.int64),
+    )
+
+
+def indexed_batches(n: int, batch_size: int, load, *, seed: int, shuffle: bool = True):
+    """A batched pipeline that is a pure function of the batch number: resumable at any
+    step, and splittable across replicas, without replaying what came before.
+
+    Epoch ``e`` visits the ``n`` examples in the order of a permutation seeded by
+    ``(seed, e)`` (or in order, without ``shuffle``), ``batch_size`` at a time; the last
+    ``n % batch_size`` examples of each epoch are left out, so every step sees a full
+    batch (and a global batch splits evenly). ``load(batch, indices, positions)`` turns
+    global batch number ``batch`` (int64), the example ``indices`` of (a piece of) it and
+    their ``positions`` in it into the tensors of a batch; draw its randomness from
+    ``stream_seed``/``element_seeds`` keyed by ``batch`` and ``positions``.
+
+    Returns:
+        One epoch as a ``tf.data.Dataset``, with an attribute ``from_batch(start=0,
+        pieces=1, keep=(0,))``: the endless pipeline from global batch ``start`` on, each
+        batch cut into ``pieces`` equal pieces of which those in ``keep`` are yielded, in
+        order. ``training.Trainer`` uses it to resume and, under a ``tf.distribute``
+        strategy, to let each worker build only its replicas' pieces.
+
+    Raises:
+        ValueError: fewer than ``batch_size`` examples, or pieces that do not divide it.
     """
     import tensorflow as tf
 
-    ds = tf.data.Dataset.range(n)
-    return ds.shuffle(n, seed=seed, reshuffle_each_iteration=True) if shuffle else ds
+    if batch_size < 1 or n < batch_size:
+        raise ValueError(
+            f"batch_size must be in [1, {n}] (the number of examples). Received: {batch_size}"
+        )
+    per_epoch = n // batch_size
+    endless = 2**62
 
+    def epoch_batches(epoch):
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(
+                order, seed=stream_seed(seed, "order", epoch)
+            )
+        rows = tf.reshape(order[: per_epoch * batch_size], [per_epoch, batch_size])
+        return tf.data.Dataset.from_tensor_slices(rows)
 
-def with_random_seeds(ds, seed: int):
-    """Zip each element with a fresh seed (shape [2]) for stateless random ops.
+    def from_batch(start: int = 0, pieces: int = 1, keep=(0,)):
+        if pieces < 1 or batch_size % pieces:
+            raise ValueError(f"A batch of {batch_size} cannot be split into {pieces} equal pieces.")
+        size = batch_size // pieces
+        first_epoch, offset = divmod(int(start), per_epoch)
+        rows = tf.data.Dataset.range(first_epoch, endless).flat_map(epoch_batches)
+        numbered = tf.data.Dataset.zip(tf.data.Dataset.range(start, endless), rows.skip(offset))
+        kept = tf.constant(list(keep), tf.int64)
 
-    Random augmentation drawn this way is a deterministic function of ``seed`` and the
-    element's position, unlike stateful ops (``tf.random.uniform``) inside ``map``, so a
-    resumed run that replays the pipeline sees the same crops and flips.
-    """
-    import tensorflow as tf
+        def cut(batch, row):  # the kept pieces of one global batch, in order
+            return tf.data.Dataset.from_tensor_slices(kept).map(
+                lambda r: (
+                    batch,
+                    row[r * size : (r + 1) * size],
+                    r * size + tf.range(size, dtype=tf.int64),
+                )
+            )
 
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    return tf.data.Dataset.zip(ds, seeds)
+        pipeline = numbered.flat_map(cut)
+        return pipeline.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
+            tf.data.AUTOTUNE
+        )
+
+    dataset = from_batch(0).take(per_epoch)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(per_epoch))
+    dataset.from_batch = from_batch
+    return dataset
 
 
 def random_seed_pair():

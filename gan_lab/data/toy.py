@@ -59,15 +59,34 @@ def toy_density(kind: str, x: np.ndarray) -> np.ndarray:
     )
 
 
-def toy_dataset(kind: str, n: int = 20_000, batch_size: int = 256, seed: int = 0):
-    """``n`` samples of a toy distribution as a shuffled, batched ``tf.data.Dataset``.
+def toy_dataset(
+    kind: str,
+    n: int = 20_000,
+    batch_size: int = 256,
+    seed: int = 0,
+    noise_dim: int | None = None,
+):
+    """``n`` samples of a toy distribution as a shuffled, batched ``tf.data.Dataset``
+    (with ``noise_dim``: (samples, noise) pairs, as ``digits.to_dataset``).
 
-    Batches are full (the remainder is dropped), so every step sees ``batch_size`` samples.
+    Batches are full (the remainder is dropped), so every step sees ``batch_size`` samples;
+    batch ``b`` is a pure function of ``seed`` and ``b`` (``images.indexed_batches``).
     """
     import tensorflow as tf
 
+    from gan_lab.data.images import indexed_batches, stream_seed
+
     if batch_size < 1 or batch_size > n:
         raise ValueError(f"batch_size must be in [1, n={n}]. Received: batch_size={batch_size}")
-    samples = sample_toy(kind, n, seed)
-    ds = tf.data.Dataset.from_tensor_slices(samples).shuffle(n, seed=seed)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    samples = tf.constant(sample_toy(kind, n, seed))
+
+    def load(batch, indices, positions):
+        real = tf.gather(samples, indices)
+        if noise_dim is None:
+            return real
+        noise = tf.random.stateless_normal(
+            [batch_size, noise_dim], seed=stream_seed(seed, "noise", batch)
+        )
+        return real, tf.gather(noise, positions)
+
+    return indexed_batches(n, batch_size, load, seed=seed)
