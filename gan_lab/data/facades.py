@@ -278,7 +278,7 @@ def pair_dataset(
             return x, y
         seeds = element_seeds(seed, "augment", batch, positions)
         return tf.map_fn(
-            lambda args: jitter(*args, size),
+            lambda args: jitter(args[0], args[1], size, args[2]),
             (x, y, seeds),
             fn_output_signature=(tf.TensorSpec(x.shape[1:]), tf.TensorSpec(y.shape[1:])),
         )
