@@ -344,8 +344,11 @@ def _train_on(args, strategy, where: dict, scratch: Path | None) -> dict:
         jit_compile=args.jit_compile,
         strategy=strategy,
     )
-    if scratch is not None and args.resume is not None:  # the chief's last checkpoint
-        trainer.restore(training.find_checkpoints(args.resume)[-1])
+    if args.resume is not None:
+        latest = training.find_checkpoints(args.resume)[-1]
+        if scratch is not None:  # a worker other than the chief: from the chief's checkpoint
+            trainer.restore(latest)
+        print(f"gan_lab: resuming at step {int(trainer.step)} from {latest}", flush=True)
     if int(trainer.step) >= total:
         raise UsageError(
             f"{args.resume or run_dir} is already at step {int(trainer.step)}; give a larger "
