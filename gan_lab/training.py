@@ -17,7 +17,6 @@ Layout of a run folder::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -270,21 +269,23 @@ class Trainer:
                     raise ValueError(
                         "The dataset yielded no batches: check it is not empty."
                     ) from None
-                with self._lost_workers(step):
-                    logs = self._step_fn(batch)
+                logs = self._step_fn(batch)
                 self.step.assign_add(1)
                 step += 1
                 images += self._batch_size(batch)
                 bar.update(1)
                 if step % self.log_every == 0 or step == total:
-                    with self._lost_workers(step):  # reading the losses waits for the step
-                        values = self._log(step, logs)
+                    values = self._log(step, logs)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()}, refresh=False)
                 if self.sample_fn is not None and (step % self.sample_every == 0 or step == total):
                     self._save_frame()
                 if step % self.checkpoint_every == 0 or step == total:
                     _check_finite(step, logs, self.latest_checkpoint)  # never save a NaN state
                     self.save()
+        except LOST_WORKER_ERRORS as e:  # next(), the step, reading a loss, a save
+            if self.strategy is None:
+                raise
+            raise _worker_lost(step, e) from e
         finally:
             bar.close()
             if self._writer is not None:
@@ -292,32 +293,6 @@ class Trainer:
         elapsed = time.perf_counter() - began
         self.images_per_second = images / elapsed if elapsed > 0 and images else float("nan")
         return self.history
-
-    @contextlib.contextmanager
-    def _lost_workers(self, step: int):
-        """Under a strategy, a collective that fails because a peer is gone (killed,
-        crashed, unreachable, or silent past ``distribute.COLLECTIVE_TIMEOUT``) becomes a
-        one-line ``WorkerLostError`` naming the checkpoint to resume from."""
-        lost = (
-            tf.errors.UnavailableError,
-            tf.errors.DeadlineExceededError,
-            tf.errors.CancelledError,
-            tf.errors.AbortedError,
-        )
-        try:
-            yield
-        except lost as e:
-            if self.strategy is None:
-                raise
-            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-            telling = [line for line in lines if "unhealthy" in line or "/task:" in line]
-            cause = " ".join(telling[:2] or lines[:1])[:300]
-            raise errors.WorkerLostError(
-                f"Lost contact with another worker during step {step + 1} "
-                f"({type(e).__name__}: {cause}). The job stops on every worker. Restart all "
-                "workers with --resume and the chief's run folder: they continue from the "
-                "chief's last checkpoint."
-            ) from e
 
     def _total_steps(self, dataset, steps, epochs) -> int:
         if (steps is None) == (epochs is None):
@@ -401,6 +376,28 @@ class Trainer:
     def frames(self) -> list[Path]:
         """The progress frames saved so far, in step order."""
         return sorted(self.frames_dir.glob("step_*.png"))
+
+
+LOST_WORKER_ERRORS = (
+    tf.errors.UnavailableError,
+    tf.errors.DeadlineExceededError,
+    tf.errors.CancelledError,
+    tf.errors.AbortedError,
+)
+"""What a collective raises under a strategy when a peer is gone (killed, crashed,
+unreachable, or silent past ``distribute.COLLECTIVE_TIMEOUT``)."""
+
+
+def _worker_lost(step: int, e: Exception) -> errors.WorkerLostError:
+    """``e`` as one line naming the cause (the lost task) and how to go on."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    telling = [line for line in lines if "unhealthy" in line or "/task:" in line]
+    cause = " ".join(telling[:2] or lines[:1])[:300]
+    return errors.WorkerLostError(
+        f"Lost contact with another worker during step {step + 1} ({type(e).__name__}: "
+        f"{cause}). The job stops on every worker. Restart all workers with --resume and the "
+        "chief's run folder: they continue from the chief's last checkpoint."
+    )
 
 
 def read_checkpoint(objects: dict, path: str) -> None:
