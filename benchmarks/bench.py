@@ -32,7 +32,7 @@ overhead of tf.distribute's collectives, not a speed-up.
 
 Usage: python benchmarks/bench.py [--configs dcgan pix2pix cyclegan256 cyclegan128]
        [--repeats 5] [--steps 5] [--out benchmarks/results]
-       [--scaling-steps 200] [--no-scaling | --only-scaling]
+       [--scaling-steps 100] [--no-scaling | --only-scaling]
 """
 
 from __future__ import annotations
@@ -513,7 +513,7 @@ def run_config(name, repeats, steps_per_run):
 
 # --------------------------------------------------------------------------- scaling
 
-SCALING_STEPS = 200  # steps of `gan-lab train dcgan --quick` per run (1 and 2 workers)
+SCALING_STEPS = 100  # steps of `gan-lab train dcgan --quick` per run (1 and 2 workers)
 SCALING_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "GAN_LAB_QUICK": "", "CUDA_VISIBLE_DEVICES": ""}
 
 
@@ -572,10 +572,13 @@ def _scaling_run(workers, steps, root: Path, timeout=600):
             sys.exit(f"scaling run with {workers} worker(s) timed out after {timeout} s")
         proc.reader.join(timeout=10)
     wall = time.perf_counter() - began
-    for proc in procs:
-        if proc.returncode != 0:
-            log = "\n".join(line for _, line in proc.lines[-40:])
-            sys.exit(f"scaling run with {workers} worker(s) failed:\n{log}")
+    if any(proc.returncode != 0 for proc in procs):
+        logs = "\n".join(
+            f"--- worker {i} (exit {proc.returncode}):\n"
+            + "\n".join(line for _, line in proc.lines[-25:])
+            for i, proc in enumerate(procs)
+        )
+        sys.exit(f"scaling run with {workers} worker(s) failed:\n{logs}")
     summary = json.loads(procs[0].stdout_path.read_text())  # the chief prints the summary
     config = json.loads((Path(summary["run_dir"]) / "run.json").read_text())
     batch = int(config["batch_size"])  # the global batch, split over the workers
@@ -598,7 +601,9 @@ def _scaling_run(workers, steps, root: Path, timeout=600):
         "steady_from_step": s0,
         "steady_seconds": t1 - t0,
         "images_per_s_steady": (s1 - s0) * batch / (t1 - t0),
-        "process_wall_s": wall,
+        "process_wall_s": wall,  # start-up, training, then the chief's evaluation
+        "start_to_first_progress_s": t0 - began,
+        "after_last_progress_s": began + wall - t1,
     }
 
 
@@ -666,15 +671,16 @@ def scaling_lines(scaling):
         "one after the other in this invocation.",
         "",
         "| workers | strategy | replicas | steps | training time | images/s (whole run, "
-        "compile included) | steady state (from the first progress line) | images/s (steady) |",
-        "|---|---|---|---|---|---|---|---|",
+        "compile included) | steady state (from the first progress line) | images/s (steady) "
+        "| process wall time (start-up + training + evaluation) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in scaling["runs"]:
         lines.append(
             f"| {r['workers']} | {r['strategy']} | {r['replicas']} | {r['steps']} | "
             f"{r['train_seconds']:.1f} s | {r['images_per_s_cli']:.1f} | "
             f"steps {r['steady_from_step']}-{r['steps']} in {r['steady_seconds']:.1f} s | "
-            f"{r['images_per_s_steady']:.1f} |"
+            f"{r['images_per_s_steady']:.1f} | {r['process_wall_s']:.0f} s |"
         )
     cores = os.cpu_count()
     lines += [
@@ -701,8 +707,19 @@ def scaling_lines(scaling):
 def write_report(results, out: Path):
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2))
+    lines = [f"Measured on: {results['machine']}"]
+    if results["configs"]:
+        lines += config_lines(results)
+    if results.get("scaling"):
+        lines += scaling_lines(results["scaling"])
+    (out / "bench.md").write_text("\n".join(lines) + "\n")
+    if results["configs"]:  # the bar chart (none with --only-scaling)
+        plot(results, out)
+    print("\n".join(lines))
+
+
+def config_lines(results):
     lines = [
-        f"Measured on: {results['machine']}",
         "",
         "| config | contender | step (median) | images/s | vs baseline | GFLOP/step | GFLOP/s "
         "| % of matmul peak | warm-up (trace/compile + 2 steps) |",
@@ -733,13 +750,10 @@ def write_report(results, out: Path):
             f"{res['peak_memory_mb']:.0f} MB | "
             f"{peaks['float32']:.0f} / {bf} GFLOP/s |"
         )
-    if results.get("scaling"):
-        lines += scaling_lines(results["scaling"])
-    (out / "bench.md").write_text("\n".join(lines) + "\n")
-    if not results["configs"]:  # only the scaling row: no bar chart
-        print("\n".join(lines))
-        return
+    return lines
 
+
+def plot(results, out: Path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -762,7 +776,6 @@ def write_report(results, out: Path):
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "bench.png", dpi=100)
-    print("\n".join(lines))
 
 
 def main(argv=None):

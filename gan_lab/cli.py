@@ -257,9 +257,7 @@ def _train(args) -> dict:
     )
     scratch = None
     if not where["chief"]:  # writes only here, removed at the end
-        import tempfile
-
-        scratch = Path(tempfile.mkdtemp(prefix=f"gan_lab-worker{where['worker']}-"))
+        scratch = distribute.scratch_folder(where["worker"])
     try:
         summary = _train_on(args, strategy, where, scratch)
         distribute.finish_together(where)

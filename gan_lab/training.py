@@ -127,10 +127,16 @@ class Trainer:
         if strategy is not None:
             inner = step_fn
 
-            def step_fn(batch):  # run on every replica, average the logged losses
+            def step_fn(iterator):  # next batch, step on every replica, average the losses
+                # next() runs inside the compiled function: called eagerly, a multi-worker
+                # iterator's per-batch check that all workers have data would run as an
+                # eager collective, which starts (and leaks) a thread pool every step.
+                batch = next(iterator)
                 logs = strategy.run(inner, args=(batch,))
                 mean = tf.distribute.ReduceOp.MEAN
-                return {k: strategy.reduce(mean, v, axis=None) for k, v in logs.items()}
+                logs = {k: strategy.reduce(mean, v, axis=None) for k, v in logs.items()}
+                sizes = strategy.run(lambda b: tf.shape(tf.nest.flatten(b)[0])[0], args=(batch,))
+                return logs, sizes
 
         self._step_fn = (
             tf.function(step_fn, jit_compile=jit_compile, reduce_retracing=True)
@@ -263,16 +269,20 @@ class Trainer:
         logs = None
         try:
             while step < total:
-                try:
-                    batch = next(iterator)
-                except StopIteration:
-                    raise ValueError(
-                        "The dataset yielded no batches: check it is not empty."
-                    ) from None
-                logs = self._step_fn(batch)
+                if self.strategy is not None:  # the compiled step draws the batch itself
+                    logs, sizes = self._step_fn(iterator)
+                    images += self._batch_size(sizes)
+                else:
+                    try:
+                        batch = next(iterator)
+                    except StopIteration:
+                        raise ValueError(
+                            "The dataset yielded no batches: check it is not empty."
+                        ) from None
+                    logs = self._step_fn(batch)
+                    images += self._batch_size(batch)
                 self.step.assign_add(1)
                 step += 1
-                images += self._batch_size(batch)
                 bar.update(1)
                 if step % self.log_every == 0 or step == total:
                     values = self._log(step, logs)
@@ -364,12 +374,13 @@ class Trainer:
         return path
 
     def _batch_size(self, batch) -> int:
-        """Examples of the global batch (all workers'), for images/s."""
-        first = tf.nest.flatten(batch)[0]
-        if self.strategy is not None:  # a PerReplica value: this worker's replicas' shares
-            local = self.strategy.experimental_local_results(first)
+        """Examples of the global batch (all workers'), for images/s. Under a strategy
+        ``batch`` is the per-replica batch sizes (of this worker's replicas)."""
+        if self.strategy is not None:
+            local = self.strategy.experimental_local_results(batch)
             replicas = self.strategy.num_replicas_in_sync
-            return sum(int(t.shape[0]) for t in local) * replicas // len(local)
+            return sum(int(t) for t in local) * replicas // len(local)
+        first = tf.nest.flatten(batch)[0]
         return int(first.shape[0]) if first.shape.rank else 1
 
     @property
@@ -385,13 +396,14 @@ LOST_WORKER_ERRORS = (
     tf.errors.AbortedError,
 )
 """What a collective raises under a strategy when a peer is gone (killed, crashed,
-unreachable, or silent past ``distribute.COLLECTIVE_TIMEOUT``)."""
+unreachable: ``distribute.LOST_WORKER_SECONDS``)."""
 
 
 def _worker_lost(step: int, e: Exception) -> errors.WorkerLostError:
     """``e`` as one line naming the cause (the lost task) and how to go on."""
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    telling = [line for line in lines if "unhealthy" in line or "/task:" in line]
+    keys = ("unhealthy", "reset by peer", "Socket closed", "/task:")
+    telling = [line for line in lines if any(key in line for key in keys)]
     cause = " ".join(telling[:2] or lines[:1])[:300]
     return errors.WorkerLostError(
         f"Lost contact with another worker during step {step + 1} ({type(e).__name__}: "
