@@ -12,6 +12,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from gan_lab import distribute
+
 
 def build_dcgan_generator(
     latent_dim: int = 100, width: int = 64, channels: int = 1, name: str = "generator"
@@ -106,12 +108,6 @@ def build_dcgan_discriminator(
     return keras.Model(image, logit, name=name)
 
 
-def _replicas() -> int:
-    import tensorflow as tf
-
-    return int(tf.distribute.get_strategy().num_replicas_in_sync)
-
-
 def batch_norm() -> layers.BatchNormalization:
     """``BatchNormalization``; built inside the scope of a ``tf.distribute`` strategy with
     several replicas, it is ``synchronized``: its statistics are those of the global batch
@@ -119,7 +115,7 @@ def batch_norm() -> layers.BatchNormalization:
     computes the synchronized variance as E[x^2] - E[x]^2, one-device batch norm as
     E[(x - mean)^2]: the same up to float32 rounding.) Same variables either way, so
     checkpoints move freely between one device and several."""
-    return layers.BatchNormalization(synchronized=_replicas() > 1)
+    return layers.BatchNormalization(synchronized=distribute.replicas() > 1)
 
 
 @keras.saving.register_keras_serializable(package="gan_lab")
@@ -153,7 +149,7 @@ class GlobalBatchDropout(layers.Dropout):
 def globally_seeded_dropout(rate: float) -> layers.Dropout:
     """``Dropout(rate)``, or ``GlobalBatchDropout(rate)`` when built inside the scope of a
     strategy with several replicas (models rebuilt for export use plain Keras layers)."""
-    return GlobalBatchDropout(rate) if _replicas() > 1 else layers.Dropout(rate)
+    return GlobalBatchDropout(rate) if distribute.replicas() > 1 else layers.Dropout(rate)
 
 
 def _check_positive(**values: int) -> None:
