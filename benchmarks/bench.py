@@ -25,32 +25,25 @@ process's peak memory. Results go to
 machine runs it: read the ratios, not the absolute numbers, and never turn them into test
 assertions.
 
-A scaling row follows: images per second of ``gan-lab train dcgan --quick`` (float32, CPU
-only) as one process and as two ``--strategy multiworker`` processes on 127.0.0.1, the same
-steps each, run one after the other, and their ratio; on one CPU machine it measures the
-overhead of tf.distribute's collectives, not a speed-up.
+The scaling row (one process against two workers) is ``benchmarks/scaling.py``.
 
 Usage: python benchmarks/bench.py [--configs dcgan pix2pix cyclegan256 cyclegan128]
        [--repeats 5] [--steps 5] [--out benchmarks/results]
-       [--scaling-steps 100] [--no-scaling | --only-scaling]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import platform
 import resource
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from machine import machine
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -273,22 +266,25 @@ def gan_lab_step(cfg, precision):
     import numpy as np
     import tensorflow as tf
 
-    from gan_lab import data, models, runtime, steps, training
+    from gan_lab import data, image_pool, models, optim, recipes, runtime, steps, training
 
     runtime.set_precision(precision)
     size, batch = cfg["size"], cfg["batch"]
+    c = recipes.defaults(cfg["model"], False)  # the lesson's own settings
     try:
-        if cfg["model"] == "dcgan":
+        if cfg["model"] == "dcgan":  # the TF tutorial's Adam, as the baseline
             g, d = models.build_dcgan_generator(), models.build_dcgan_discriminator()
-            opts = {"g_opt": training.adam(1e-4, 0.9), "d_opt": training.adam(1e-4, 0.9)}
+            opts = {"g_opt": optim.adam(1e-4, 0.9), "d_opt": optim.adam(1e-4, 0.9)}
             step = steps.make_gan_step(g, d, *opts.values())
             parts = {"g": g, "d": d, **opts}
             images = np.random.default_rng(0).integers(0, 256, (batch * 8, 28, 28, 1), np.uint8)
             pipeline = data.to_dataset(images, batch).from_batch(0)
         elif cfg["model"] == "pix2pix":
             g, d = models.build_unet_generator(size), models.build_patchgan_discriminator()
-            opts = {"g_opt": training.adam(), "d_opt": training.adam()}
-            step = steps.make_pix2pix_step(g, d, *opts.values())
+            opts = {k: optim.adam(c["learning_rate"], c["beta_1"]) for k in ("g_opt", "d_opt")}
+            step = steps.make_pix2pix_step(
+                g, d, *opts.values(), l1_weight=c["lambda_l1"], gan_weight=c["lambda_gan"]
+            )
             parts = {"g": g, "d": d, **opts}
             labels, photos = data.synthetic_facades(8, size=size)
             pairs = data.PairSet(labels, photos, list(range(8)), "SYNTHETIC bench", True)
@@ -298,9 +294,12 @@ def gan_lab_step(cfg, precision):
                 models.build_patchgan_discriminator(conditional=False, norm="instance")
                 for _ in range(2)
             ]
-            opts = {k: training.adam() for k in ("g", "f", "d_x", "d_y")}
-            pools = [training.ImagePool((size, size, 3)) for _ in range(2)]
-            step = steps.make_cyclegan_step(*nets, opts, *pools)
+            opts = {
+                k: optim.adam(c["learning_rate"], c["beta_1"]) for k in ("g", "f", "d_x", "d_y")
+            }
+            pools = [image_pool.ImagePool((size, size, 3), c["pool_size"]) for _ in range(2)]
+            weights = {k: c[k] for k in ("lambda_cycle", "lambda_identity", "adversarial")}
+            step = steps.make_cyclegan_step(*nets, opts, *pools, **weights)
             parts = {
                 **{f"net{i}": n for i, n in enumerate(nets)},
                 **opts,
@@ -401,7 +400,7 @@ def run_config(name, repeats, steps_per_run):
     from gan_lab import models, runtime
 
     cfg = CONFIGS[name]
-    bf16 = runtime._cpu_has_bf16() or bool(tf.config.list_physical_devices("GPU"))
+    bf16 = runtime.cpu_has_bf16() or bool(tf.config.list_physical_devices("GPU"))
     contenders = {}
     if cfg["model"] == "dcgan":
         contenders["baseline"] = baseline_dcgan(tf, keras, cfg["batch"])
@@ -457,7 +456,13 @@ def run_config(name, repeats, steps_per_run):
     # shared machine wobble by tens of percent from one run to the next.
     inner = contenders[key].python_function
     trainer = training.Trainer(
-        inner, tempfile.mkdtemp(), contenders[key].parts, log_every=10, checkpoint_every=10**9
+        inner,
+        tempfile.mkdtemp(),
+        contenders[key].parts,
+        sample_every=10**9,
+        log_every=10,
+        checkpoint_every=10**9,
+        checkpoint_seconds=float("inf"),
     )
     dataset = tf.data.Dataset.from_tensors(batch).repeat()
     n = max(steps_per_run, 10 if np.median(times[key]) < 1.0 else 2)
@@ -476,7 +481,7 @@ def run_config(name, repeats, steps_per_run):
         start, saved = time.perf_counter(), sum(saves)
         trainer.fit(dataset, steps=int(trainer.step) + n, progress=False)
         looped.append((time.perf_counter() - start - (sum(saves) - saved)) / n)
-        bare.append(time_steps(trainer._step_fn, batch, n))
+        bare.append(time_steps(contenders[key], batch, n))  # the same compiled step
     looped, bare = float(np.median(looped)), float(np.median(bare))
 
     images = cfg["batch"] * (2 if cfg["model"] == "cyclegan" else 1)
@@ -513,208 +518,13 @@ def run_config(name, repeats, steps_per_run):
 
 # --------------------------------------------------------------------------- scaling
 
-SCALING_STEPS = 100  # steps of `gan-lab train dcgan --quick` per run (1 and 2 workers)
-SCALING_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "GAN_LAB_QUICK": "", "CUDA_VISIBLE_DEVICES": ""}
-
-
-def _free_ports(n):
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-
-
-def _train_process(args, out: Path, tf_config=None):
-    """One ``gan-lab train`` process; its stderr lines are read by a thread and kept with
-    their arrival time (``--json`` sends the progress lines there and the result to stdout)."""
-    env = {**os.environ, **SCALING_ENV}
-    env.pop("TF_CONFIG", None)
-    if tf_config is not None:
-        env["TF_CONFIG"] = json.dumps(tf_config)
-    out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "gan_lab", "train", *args, "--output-dir", str(out)]
-    with (out.parent / f"{out.name}.stdout").open("w") as stdout:
-        proc = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)
-    proc.stdout_path = out.parent / f"{out.name}.stdout"
-    proc.lines = []
-
-    def read():
-        for line in proc.stderr:
-            proc.lines.append((time.perf_counter(), line.rstrip("\n")))
-
-    proc.reader = threading.Thread(target=read, daemon=True)
-    proc.reader.start()
-    return proc
-
-
-def _scaling_run(workers, steps, root: Path, timeout=600):
-    args = ["dcgan", "--quick", "--steps", str(steps), "--precision", "float32", "--json"]
-    if workers == 1:
-        procs = [_train_process([*args, "--strategy", "one"], root / "one")]
-    else:
-        cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(workers)]}
-        procs = [
-            _train_process(
-                [*args, "--strategy", "multiworker"],
-                root / f"worker{i}",
-                {"cluster": cluster, "task": {"type": "worker", "index": i}},
-            )
-            for i in range(workers)
-        ]
-    began = time.perf_counter()
-    for proc in procs:
-        try:
-            proc.wait(timeout=max(1.0, timeout - (time.perf_counter() - began)))
-        except subprocess.TimeoutExpired:
-            for p in procs:
-                p.kill()
-            sys.exit(f"scaling run with {workers} worker(s) timed out after {timeout} s")
-        proc.reader.join(timeout=10)
-    wall = time.perf_counter() - began
-    if any(proc.returncode != 0 for proc in procs):
-        logs = "\n".join(
-            f"--- worker {i} (exit {proc.returncode}):\n"
-            + "\n".join(line for _, line in proc.lines[-25:])
-            for i, proc in enumerate(procs)
-        )
-        sys.exit(f"scaling run with {workers} worker(s) failed:\n{logs}")
-    summary = json.loads(procs[0].stdout_path.read_text())  # the chief prints the summary
-    config = json.loads((Path(summary["run_dir"]) / "run.json").read_text())
-    batch = int(config["batch_size"])  # the global batch, split over the workers
-    # Steady state: from the chief's first progress line to its last, so the first steps
-    # (tracing, graph optimization, the collectives' set-up) are left out.
-    logged = [
-        (t, int(line.split()[1].split("/")[0]))
-        for t, line in procs[0].lines
-        if line.startswith("step ") and "/" in line.split()[1]
-    ]
-    (t0, s0), (t1, s1) = logged[0], logged[-1]
-    return {
-        "workers": workers,
-        "strategy": summary["strategy"],
-        "replicas": summary["replicas"],
-        "steps": summary["steps"],
-        "global_batch": batch,
-        "train_seconds": summary["seconds"],
-        "images_per_s_cli": summary["images_per_second"],
-        "steady_from_step": s0,
-        "steady_seconds": t1 - t0,
-        "images_per_s_steady": (s1 - s0) * batch / (t1 - t0),
-        "process_wall_s": wall,  # start-up, training, then the chief's evaluation
-        "start_to_first_progress_s": t0 - began,
-        "after_last_progress_s": began + wall - t1,
-    }
-
-
-def dcgan_gradient_bytes():
-    """Trainable parameters of quick DCGAN's generator and discriminator (one all-reduced
-    float32 gradient each per step)."""
-    from gan_lab import models
-
-    g, d = models.build_dcgan_generator(), models.build_dcgan_discriminator()
-    count = [sum(int(v.shape.num_elements()) for v in m.trainable_variables) for m in (g, d)]
-    return {"generator_params": count[0], "discriminator_params": count[1]}
-
-
-def run_scaling(steps):
-    """``gan-lab train dcgan --quick`` as one process (``--strategy one``) and as two
-    ``--strategy multiworker`` processes on 127.0.0.1, one after the other, the same steps,
-    global batch and precision (float32) each; CPU only (CUDA_VISIBLE_DEVICES="")."""
-    root = Path(tempfile.mkdtemp(prefix="gan_lab_scaling_"))
-    try:
-        runs = [_scaling_run(workers, steps, root / f"w{workers}") for workers in (1, 2)]
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    params = dcgan_gradient_bytes()
-    one, two = runs
-    return {
-        "command": "gan-lab train dcgan --quick --steps N --precision float32 --json "
-        "(--strategy one | --strategy multiworker, TF_CONFIG workers 0 and 1 on 127.0.0.1)",
-        "runs": runs,
-        "ratio_steady": two["images_per_s_steady"] / one["images_per_s_steady"],
-        "ratio_cli": two["images_per_s_cli"] / one["images_per_s_cli"],
-        **params,
-        "gradient_mb_per_step": 4 * sum(params.values()) / 1e6,
-    }
-
-
-def machine():
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import tensorflow as tf
-
-    gpus = [
-        tf.config.experimental.get_device_details(g).get("device_name", g.name)
-        for g in tf.config.list_physical_devices("GPU")
-    ]
-    return (
-        f"{cpu}, {os.cpu_count()} cores"
-        + (f", GPU: {', '.join(gpus)}" if gpus else ", no GPU")
-        + f", TF {tf.__version__}"
-    )
-
-
-def scaling_lines(scaling):
-    one, two = scaling["runs"]
-    lines = [
-        "",
-        f"Scaling: `gan-lab train dcgan --quick`, float32, global batch {one['global_batch']}, "
-        f"{one['steps']} steps, CPU only; one process (`--strategy one`) against two "
-        "`--strategy multiworker` processes on 127.0.0.1 (TF_CONFIG workers 0 and 1), run "
-        "one after the other in this invocation.",
-        "",
-        "| workers | strategy | replicas | steps | training time | images/s (whole run, "
-        "compile included) | steady state (from the first progress line) | images/s (steady) "
-        "| process wall time (start-up + training + evaluation) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in scaling["runs"]:
-        lines.append(
-            f"| {r['workers']} | {r['strategy']} | {r['replicas']} | {r['steps']} | "
-            f"{r['train_seconds']:.1f} s | {r['images_per_s_cli']:.1f} | "
-            f"steps {r['steady_from_step']}-{r['steps']} in {r['steady_seconds']:.1f} s | "
-            f"{r['images_per_s_steady']:.1f} | {r['process_wall_s']:.0f} s |"
-        )
-    cores = os.cpu_count()
-    lines += [
-        "",
-        f"2 workers / 1 worker: **{scaling['ratio_steady']:.2f}x** in the steady state "
-        f"({scaling['ratio_cli']:.2f}x over the whole run). Both runs train on the same global "
-        f"batch per step ({two['global_batch'] // 2} images per worker with two workers). Each "
-        "step of the two-worker run adds communication that one process does not have: the "
-        f"all-reduce of every gradient ({scaling['generator_params'] / 1e6:.2f} M generator + "
-        f"{scaling['discriminator_params'] / 1e6:.2f} M discriminator trainable parameters, "
-        f"float32: {scaling['gradient_mb_per_step']:.1f} MB per step) by gRPC ring all-reduce "
-        "over localhost; the synchronized batch norm's all-reduces of the global batch "
-        "statistics (sum, sum of squares and count for each of the generator's 3 "
-        "BatchNormalization layers in each forward pass, and their gradients in the backward "
-        "pass); and the mean over the replicas of the four logged losses. The two processes "
-        f"share this machine's {cores} cores and its memory bandwidth, so on a CPU machine "
-        "this row measures the overhead of tf.distribute's collectives, not a speed-up. With "
-        "GPUs on separate machines the ratio depends on the network and the all-reduce "
-        "(NCCL or RING); that is not measured here.",
-    ]
-    return lines
-
 
 def write_report(results, out: Path):
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2))
-    lines = [f"Measured on: {results['machine']}"]
-    if results["configs"]:
-        lines += config_lines(results)
-    if results.get("scaling"):
-        lines += scaling_lines(results["scaling"])
+    lines = [f"Measured on: {results['machine']}", *config_lines(results)]
     (out / "bench.md").write_text("\n".join(lines) + "\n")
-    if results["configs"]:  # the bar chart (none with --only-scaling)
-        plot(results, out)
+    plot(results, out)
     print("\n".join(lines))
 
 
@@ -786,17 +596,6 @@ def main(argv=None):
     )
     parser.add_argument("--steps", type=int, help="steps per timed run (default: per config)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument(
-        "--scaling-steps",
-        type=int,
-        default=SCALING_STEPS,
-        help=f"steps of each scaling run, 1 and 2 workers (default {SCALING_STEPS})",
-    )
-    scaling = parser.add_mutually_exclusive_group()
-    scaling.add_argument("--no-scaling", action="store_true", help="skip the scaling row")
-    scaling.add_argument(
-        "--only-scaling", action="store_true", help="run only the scaling row (no configs)"
-    )
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one config, print JSON
     args = parser.parse_args(argv)
     if args.one:
@@ -805,7 +604,7 @@ def main(argv=None):
         print("RESULT " + json.dumps(result))
         return
     results = {"machine": machine(), "configs": []}
-    for name in [] if args.only_scaling else args.configs:  # one process per model
+    for name in args.configs:  # one process per model
         print(f"benchmarking {name} ...", flush=True)
         began = time.perf_counter()
         command = [sys.executable, __file__, "--one", name]
@@ -818,11 +617,6 @@ def main(argv=None):
         line = next(row for row in proc.stdout.splitlines() if row.startswith("RESULT "))
         results["configs"].append(json.loads(line[len("RESULT ") :]))
         print(f"  {name}: {time.perf_counter() - began:.0f} s", flush=True)
-    if not args.no_scaling:
-        print(f"scaling: 1 and 2 workers, {args.scaling_steps} steps each ...", flush=True)
-        began = time.perf_counter()
-        results["scaling"] = run_scaling(args.scaling_steps)
-        print(f"  scaling: {time.perf_counter() - began:.0f} s", flush=True)
     write_report(results, args.out)
 
 

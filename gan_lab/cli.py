@@ -1,6 +1,7 @@
 """``gan-lab`` (or ``python -m gan_lab``): train from a terminal and use what was trained.
 
     gan-lab train dcgan --quick                   # a lesson's training, headless
+    gan-lab train cyclegan --set lambda_cycle=5   # any setting of the lesson
     gan-lab train pix2pix --resume RUN_DIR        # continue an interrupted run
     gan-lab gif RUN_DIR                           # training-progress GIF from saved frames
     gan-lab sample RUN_DIR -n 64                  # DCGAN (or toy) samples as PNGs
@@ -8,11 +9,15 @@
     gan-lab export RUN_DIR                        # .keras + SavedModel, no gan_lab needed
     gan-lab score --real DIR --fake DIR           # FID and KID between two image folders
 
-Wrong arguments and bad input (missing folders, unreadable images, a run of another
-model, ...) print one line naming the culprit and exit with code 2; a run that cannot go
-on (it diverged, the disk is full) prints one line and exits with code 1; anything else
-is a bug and keeps its traceback (exit code 1). Nothing already written is overwritten
-unless ``--overwrite`` is given.
+``train`` trains exactly as the lesson notebooks do (``runs.train``), so every command
+works on a lesson's run folder too. Wrong arguments and bad input (missing folders,
+unreadable images, a run of another model, an unknown setting) print one line naming the
+culprit and exit with code 2; a run that cannot go on (it diverged, the disk is full)
+prints one line and exits with code 1; Ctrl-C or SIGTERM during training saves a
+checkpoint and exits with code 130, naming the command that continues the run. Anything
+else is a bug and keeps its traceback (exit code 1). Nothing already written is
+overwritten unless ``--overwrite`` is given. TensorFlow is imported only once a command
+needs it, so ``--help`` and argument errors answer at once.
 """
 
 from __future__ import annotations
@@ -20,16 +25,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
+import shlex
 import sys
-import time
 from pathlib import Path
 
-from gan_lab.errors import GanLabError, TrainingStopped, UsageError, WorkerLostError
+from gan_lab import distribute, recipes, runtime
+from gan_lab.errors import GanLabError, TrainingInterrupted, TrainingStopped, UsageError
 
 EXAMPLES = {
     "train": "examples:\n  gan-lab train dcgan --quick\n"
-    "  gan-lab train pix2pix --data-dir ~/datasets --steps 40000 --precision auto\n"
+    "  gan-lab train pix2pix --full --data-dir ~/datasets --steps 40000\n"
+    "  gan-lab train toy --set method=wgan_gp --set deterministic=true\n"
     "  gan-lab train dcgan --resume outputs/cli_dcgan/20261125-101500 --steps 2400",
     "gif": "example:\n  gan-lab gif outputs/cli_dcgan/20261125-101500",
     "translate": "examples:\n  gan-lab translate RUN_DIR --input my_labels/ --output out/\n"
@@ -37,11 +43,20 @@ EXAMPLES = {
     "--mode tile",
     "sample": "example:\n  gan-lab sample outputs/cli_dcgan/20261125-101500 -n 64",
     "export": "example:\n  gan-lab export outputs/cli_dcgan/20261125-101500\n"
-    "  python -c \"import keras; keras.saving.load_model('RUN_DIR/export/generator.keras')\"",
+    "  python -c \"import keras; keras.saving.load_model('RUN_DIR/export/generator.keras')\"\n"
+    "\npix2pix: the SavedModel has two signatures.\n"
+    "  serving_default (= serve): Keras' inference mode: batch norm uses its moving\n"
+    "    statistics, dropout is off (what keras.Model.export gives).\n"
+    "  serve_paper: the paper's test protocol, used by every pix2pix number gan_lab reports\n"
+    "    and by `gan-lab translate`: each image alone, batch norm on that image's own\n"
+    "    statistics, dropout on (masks from seed 0, the same for every image).\n"
+    "  With the .keras file, gan_lab.models.pix2pix_translate(model, images) is the paper's\n"
+    "  protocol; model(images, training=False) is the inference mode.",
     "score": "examples:\n  gan-lab score --real photos/ --fake translated/\n"
     "  gan-lab score --real real/ --fake fake/ --kid-subset-size 100 > scores.json\n"
     "Needs Keras' ImageNet InceptionV3 weights (downloaded once into ~/.keras/models/).",
 }
+INTERRUPTED = 130  # exit code of a run stopped by Ctrl-C or SIGTERM (after a checkpoint)
 
 
 def _integer_at_least(minimum: int, wording: str):
@@ -63,22 +78,19 @@ _positive = _integer_at_least(1, "a positive integer")
 _non_negative = _integer_at_least(0, "an integer >= 0")
 
 
-def _check_image_size(model: str, size: int) -> None:
-    if model == "pix2pix" and (size < 32 or size & (size - 1)):
-        raise UsageError(
-            f"--image-size for pix2pix must be a power of 2, at least 32 (the U-Net halves it "
-            f"down to 1x1). Received: {size}"
-        )
-    if model == "cyclegan" and (size < 32 or size % 4):
-        raise UsageError(
-            f"--image-size for cyclegan must be a multiple of 4, at least 32 (two stride-2 "
-            f"down-samplings). Received: {size}"
-        )
+def _setting(text: str) -> tuple[str, object]:
+    """An argparse type for ``--set KEY=VALUE``: VALUE as JSON (``3e-4``, ``true``,
+    ``null``, ``[0, 1]``), else as text (``unet``, a folder)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gan_lab import recipes, runtime
-
     parser = argparse.ArgumentParser(
         prog="gan-lab",
         description="gan_lab from the command line: train a lesson's GAN headless, then "
@@ -88,20 +100,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     kw = {"formatter_class": argparse.RawDescriptionHelpFormatter}
+    for add in (_add_train, _add_gif, _add_translate, _add_sample, _add_export, _add_score):
+        add(sub, kw)
+    return parser
 
+
+def _add_train(sub, kw: dict) -> None:
     p = sub.add_parser(
         "train",
-        help="train toy, dcgan, pix2pix or cyclegan with the notebooks' defaults",
-        description="Train a lesson's GAN with the notebook's defaults (quick or full mode); "
-        "write checkpoints, frames, a GIF and a summary into a new run folder.",
+        help="train toy, dcgan, pix2pix or cyclegan as the lesson notebooks do",
+        description="Train a lesson's GAN with the lesson's settings (recipes.defaults), as "
+        "the notebook does; write checkpoints, frames, a GIF and a summary with a verdict "
+        "into a run folder.",
         epilog=EXAMPLES["train"],
         **kw,
     )
     p.add_argument("model", choices=recipes.MODELS)
-    p.add_argument(
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
         "--quick",
         action="store_true",
-        help="quick mode: small synthetic data (same as GAN_LAB_QUICK=1)",
+        help="quick mode: small synthetic data, short runs (default without a GPU, or "
+        "with GAN_LAB_QUICK=1)",
+    )
+    mode.add_argument(
+        "--full", action="store_true", help="full mode: the real dataset (default with a GPU)"
+    )
+    p.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change any setting of the lesson, recorded in run.json (repeatable; VALUE is "
+        "JSON, e.g. 1e-4, true, null, [0, 1], else text), e.g. --set learning_rate=1e-4 "
+        "--set deterministic=true (exact resumes). An unknown KEY lists the known ones.",
     )
     p.add_argument("--data-dir", type=Path, help="folder holding the dataset (default data/)")
     length = p.add_mutually_exclusive_group()
@@ -114,11 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="pix2pix: a power of 2 (the U-Net halves it down to 1x1); cyclegan: a multiple "
         "of 4; at least 32",
     )
+    p.add_argument("--seed", type=_non_negative)
     p.add_argument(
         "--precision",
         choices=[*runtime.PRECISIONS, "auto"],
         help="float32, mixed_bfloat16, mixed_float16 or auto (default: auto, printed at "
         "start-up: bf16 where the CPU or GPU has it, float16 on older GPUs, else float32)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=_positive,
+        help="steps between checkpoints (default: a tenth of the run, at most 1000; one is "
+        "also saved every 10 minutes, at the end, and on Ctrl-C or SIGTERM)",
     )
     p.add_argument(
         "--jit-compile",
@@ -130,25 +170,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="root of the run folders (default outputs/ or $GAN_LAB_OUTPUT_DIR)",
     )
-    p.add_argument("--seed", type=_non_negative)
-    p.add_argument(
-        "--checkpoint-every",
-        type=_positive,
-        help="steps between checkpoints (default: a tenth of the run, at most 1000)",
-    )
     p.add_argument(
         "--resume",
         type=Path,
         metavar="RUN_DIR",
-        help="continue this run from its latest checkpoint (to --steps/--epochs)",
+        help="continue this run (a lesson's or gan-lab's) from its latest checkpoint, with "
+        "its settings, to its --steps/--epochs",
     )
     p.add_argument(
         "--strategy",
-        choices=["auto", "one", "mirrored", "multiworker"],
+        choices=distribute.STRATEGIES,
         default="auto",
-        help="auto (default): all local GPUs if several, else one device; one; mirrored: "
-        "MirroredStrategy over this machine's GPUs; multiworker: MultiWorkerMirroredStrategy "
-        "over the machines of TF_CONFIG (start the same command on each; README: Scale-out)",
+        help="auto (default): all local GPUs if several and the batch splits evenly across "
+        "them, else one device; one; mirrored: MirroredStrategy over this machine's GPUs; "
+        "multiworker: MultiWorkerMirroredStrategy over the machines of TF_CONFIG (start the "
+        "same command on each; docs: scale-out)",
     )
     p.add_argument(
         "--json",
@@ -156,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="print only a JSON summary on stdout (logs go to stderr)",
     )
 
+
+def _add_gif(sub, kw: dict) -> None:
     p = sub.add_parser(
         "gif",
         help="the training-progress GIF of a run",
@@ -168,11 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, help="GIF file to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
 
+
+def _add_translate(sub, kw: dict) -> None:
     p = sub.add_parser(
         "translate",
         help="apply a trained Pix2Pix or CycleGAN generator to a folder of images",
         description="Translate every image of --input with a run's generator and write PNGs "
-        "of the same names and sizes into --output. Images of any size: 'resize' (default) "
+        "of the same names and sizes into --output, in the lesson's inference protocol "
+        "(pix2pix: the paper's). Images of any size: 'resize' (default) "
         "scales each to the model's size and the result back; 'tile' cuts it into model-size "
         "tiles (reflection-padded at the borders), keeping detail at the cost of visible seams.",
         epilog=EXAMPLES["translate"],
@@ -190,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["resize", "tile"], default="resize")
     p.add_argument("--overwrite", action="store_true", help="replace existing result files")
 
+
+def _add_sample(sub, kw: dict) -> None:
     p = sub.add_parser(
         "sample",
         help="draw samples from a trained DCGAN (or toy GAN)",
@@ -204,12 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
 
+
+def _add_export(sub, kw: dict) -> None:
     p = sub.add_parser(
         "export",
         help="save the generator as .keras and SavedModel, loadable without gan_lab",
         description="Save a run's generator(s) in float32 as a .keras file (load with "
         "keras.saving.load_model, no gan_lab or custom objects needed) and as a TensorFlow "
-        "SavedModel for serving, into RUN_DIR/export unless --output.",
+        "SavedModel for serving, into RUN_DIR/export unless --output. Each file is checked "
+        "against the generator restored from the checkpoint.",
         epilog=EXAMPLES["export"],
         **kw,
     )
@@ -217,13 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, help="folder to write into")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
 
+
+def _add_score(sub, kw: dict) -> None:
     p = sub.add_parser(
         "score",
         help="FID and KID between two folders of images (InceptionV3 features)",
         description="Compute the Frechet Inception Distance and the Kernel Inception Distance "
         "between the images of --real and --fake (any sizes; resized to 299x299) with Keras' "
         "ImageNet InceptionV3, and print them as JSON. Compare only with numbers computed "
-        "under the same protocol and image counts (README: Quality numbers).",
+        "under the same protocol and image counts (docs: metrics).",
         epilog=EXAMPLES["score"],
         **kw,
     )
@@ -238,152 +286,104 @@ def build_parser() -> argparse.ArgumentParser:
         help="default 1000, capped at the smaller folder's image count",
     )
     p.add_argument("--seed", type=_non_negative, default=0, help="seed of the KID subsets")
-    return parser
 
 
-# --------------------------------------------------------------------------- commands
+# --------------------------------------------------------------------------- train
 
 
 def _train(args) -> dict:
-    from gan_lab import distribute
+    from gan_lab import runs
 
-    strategy = distribute.make_strategy(args.strategy)  # first: it fixes TensorFlow's devices
-    where = distribute.describe(strategy)
-    print(
-        f"gan_lab: worker {where['worker']} of {where['workers']}"
-        f"{' (chief: writes the run folder)' if where['chief'] else ''}, strategy "
-        f"{where['strategy']}, {where['replicas']} replica(s) in all",
-        flush=True,
-    )
-    scratch = None
-    if not where["chief"]:  # writes only here, removed at the end
-        scratch = distribute.scratch_folder(where["worker"])
-    try:
-        summary = _train_on(args, strategy, where, scratch)
-        distribute.finish_together(where)
-        return summary
-    finally:
-        if scratch is not None:
-            import shutil
-
-            shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _train_on(args, strategy, where: dict, scratch: Path | None) -> dict:
-    from gan_lab import recipes, runtime, training, viz
-
-    if args.output_dir is not None:
-        if args.output_dir.exists() and not args.output_dir.is_dir():
-            raise UsageError(f"--output-dir {args.output_dir} is a file; give a folder.")
-        os.environ[runtime.OUTPUT_ENV] = str(args.output_dir)
-    if args.data_dir is not None and not args.data_dir.is_dir():
-        raise UsageError(f"--data-dir {args.data_dir} is not a folder.")
-    if args.resume is not None:
-        config = recipes.read_run(args.resume, expect=args.model)
-        fixed = {"batch_size": args.batch_size, "image_size": args.image_size, "seed": args.seed}
-        changed = [k for k, v in fixed.items() if v is not None and v != config.get(k)]
-        if changed or (args.quick and not config["quick"]):
-            raise UsageError(
-                f"--resume continues {args.resume} with its own settings (run.json); it cannot "
-                f"change {', '.join(changed) or 'quick mode'}. Start a new run instead."
-            )
-        if not training.find_checkpoints(args.resume):
-            raise UsageError(f"--resume {args.resume}: the run has no complete checkpoint.")
-    else:
-        config = recipes.defaults(args.model, args.quick or runtime.is_quick())
-        given = {
-            "batch_size": args.batch_size,
-            "image_size": args.image_size,
-            "seed": args.seed,
-        }
-        config.update({k: v for k, v in given.items() if v is not None})
-        _check_image_size(args.model, config["image_size"])
-    if config["batch_size"] % where["replicas"]:
-        raise UsageError(
-            f"--batch-size {config['batch_size']} is the global batch: it must split evenly "
-            f"across the {where['replicas']} replicas (give a multiple of {where['replicas']})."
-        )
-    if args.steps or args.epochs:  # one replaces the other (they are mutually exclusive)
-        config.update(steps=args.steps, epochs=args.epochs)
-    if args.data_dir is not None:
-        config["data_dir"] = str(args.data_dir)
-    precision = args.precision or config.get("precision") or "auto"
-    config["precision"] = runtime.setup(config["seed"], precision, quick=config["quick"])
-    if os.environ.get("GAN_LAB_DETERMINISTIC") == "1":  # for the exact-resume tests
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-    layout = {k: where[k] for k in ("strategy", "replicas", "workers")}
-    config.update(layout)
-
+    config = _settings(args)  # before TensorFlow: a wrong setting answers at once
+    strategy = _strategy(args.strategy, config["batch_size"])
+    config["precision"] = runtime.setup(config)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         experiment = recipes.build(config)
-    total = recipes.total_steps(config, experiment.dataset)
-    if scratch is not None:
-        run_dir = scratch
-    elif args.resume is not None:
-        run_dir = args.resume
-        recipes.write_run(run_dir, {**recipes.read_run(run_dir), **layout})
-    else:
-        run_dir = runtime.new_run_dir(f"cli_{args.model}")
-        recipes.write_run(run_dir, config)
-    interactive = sys.stderr.isatty() and not args.json
-    trainer = training.Trainer(
-        experiment.step,
-        run_dir,
-        experiment.trackables,
-        sample_fn=experiment.sample_fn if where["chief"] else None,
-        title=experiment.title,
-        sample_every=max(1, total // config["frames"]),
-        log_every=max(1, min(50, total // 20)),
-        checkpoint_every=args.checkpoint_every or max(1, min(1000, total // 10)),
-        resume=args.resume is not None and scratch is None,
-        callbacks=[] if interactive else [_plain_progress(total)],
-        jit_compile=args.jit_compile,
-        strategy=strategy,
-    )
-    if args.resume is not None:
-        latest = training.find_checkpoints(args.resume)[-1]
-        if scratch is not None:  # a worker other than the chief: from the chief's checkpoint
-            trainer.restore(latest)
-        print(f"gan_lab: resuming at step {int(trainer.step)} from {latest}", flush=True)
-    if int(trainer.step) >= total:
+    if args.resume is not None and runs.latest_step(args.resume) >= experiment.total_steps:
         raise UsageError(
-            f"{args.resume or run_dir} is already at step {int(trainer.step)}; give a larger "
+            f"{args.resume} is already at step {runs.latest_step(args.resume)}; give a larger "
             "--steps (or --epochs) to train further."
         )
-    began = time.perf_counter()
-    try:
-        trainer.fit(experiment.dataset, steps=total, progress=interactive)
-    except WorkerLostError as e:
-        if where["chief"]:
-            e.args = (f"{e} Run folder: {run_dir} (last checkpoint {trainer.latest_checkpoint}).",)
-        raise
-    seconds = time.perf_counter() - began
-    if not where["chief"]:
-        print(f"gan_lab: worker {where['worker']} done; the chief writes the run folder.")
-        return {"worker": where["worker"], "steps": int(trainer.step), **layout}
-    gif = viz.save_gif(trainer.frames, run_dir / "progress.gif") if trainer.frames else None
-    print("gan_lab: measuring the result ...")
-    if strategy is not None:  # evaluate on this machine alone, on copies outside the strategy
-        experiment = recipes.build(config)
-        training.read_checkpoint(experiment.trackables, trainer.latest_checkpoint)
-    summary = {
-        "model": config["model"],
-        "synthetic_data": experiment.synthetic,
-        "precision": config["precision"],
-        **layout,
-        "steps": int(trainer.step),
-        "seconds": round(seconds, 1),
-        "images_per_second": round(trainer.images_per_second, 1),
-        "metric": experiment.evaluate(),
-        "run_dir": str(run_dir),
-        "checkpoint": trainer.latest_checkpoint,
-        "gif": str(gif) if gif else None,
+    print(runs.plan(experiment, args.resume), flush=True)
+    interactive = sys.stderr.isatty() and not args.json
+    result = runs.train(
+        experiment,
+        args.resume,
+        progress=interactive,
+        strategy=strategy,
+        name=f"cli_{args.model}",
+        output_root=args.output_dir,
+        callbacks=[] if interactive else [_plain_progress(experiment.total_steps)],
+        jit_compile=args.jit_compile,
+    )
+    return result.summary
+
+
+def _settings(args) -> dict:
+    """The run's settings: the lesson's defaults (or, with --resume, the run's own) changed
+    by --set and the shortcut flags. Checked without importing TensorFlow."""
+    from gan_lab import runs
+
+    changes = dict(args.set)
+    flags = {
+        "batch_size": args.batch_size,
+        "image_size": args.image_size,
+        "seed": args.seed,
+        "precision": args.precision,
+        "checkpoint_every": args.checkpoint_every,
+        "data_dir": None if args.data_dir is None else str(args.data_dir),
     }
-    with runtime.atomic_path(run_dir / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
-    return summary
+    changes.update({k: v for k, v in flags.items() if v is not None})
+    if args.steps or args.epochs:  # one replaces the other
+        changes.update(steps=args.steps, epochs=args.epochs)
+    quick = True if args.quick else False if args.full else changes.pop("quick", None)
+    recipes.defaults(args.model, True, **changes)  # unknown keys and wrong types: exit 2
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        raise UsageError(f"--data-dir {args.data_dir} is not a folder.")
+    if args.output_dir is not None and args.output_dir.exists() and not args.output_dir.is_dir():
+        raise UsageError(f"--output-dir {args.output_dir} is a file; give a folder.")
+    if args.resume is not None:
+        config = {**runs.read_run(args.resume, expect=args.model), **changes}
+        runs.check_resumable(args.resume, config if quick is None else {**config, "quick": quick})
+        if not runs.has_checkpoints(args.resume):
+            raise UsageError(f"--resume {args.resume}: the run has no complete checkpoint.")
+        return config
+    return recipes.defaults(args.model, runtime.choose_quick(quick), **changes)
+
+
+def _strategy(name: str, batch_size: int):
+    """``distribute.make_strategy(name)``; ``auto`` falls back to one device (saying so)
+    when the global batch does not split evenly across the GPUs."""
+    if name == "auto":
+        import tensorflow as tf
+
+        gpus = len(tf.config.list_physical_devices("GPU"))
+        if gpus > 1 and batch_size % gpus:
+            print(
+                f"gan_lab: a batch of {batch_size} does not split across {gpus} GPUs: "
+                f"training on one (give --batch-size {gpus * max(1, batch_size // gpus)} "
+                f"or another multiple of {gpus} to use all {gpus})."
+            )
+            name = "one"
+    strategy = distribute.make_strategy(name)
+    where = distribute.describe(strategy)
+    if strategy is not None:
+        if where["workers"] > 1:
+            writer = "this worker writes" if where["chief"] else "the chief writes"
+            print(
+                f"gan_lab: worker {where['worker']} of {where['workers']} "
+                f"({where['replicas']} replicas in all); {writer} the run folder",
+                flush=True,
+            )
+        else:
+            print(f"gan_lab: {where['replicas']} replicas on this machine (mirrored)")
+    if batch_size % where["replicas"]:
+        raise UsageError(
+            f"The batch of {batch_size} is the global batch: it must split evenly across "
+            f"the {where['replicas']} replicas (give a --batch-size that is a multiple of "
+            f"{where['replicas']})."
+        )
+    return strategy
 
 
 def _plain_progress(total: int):
@@ -394,10 +394,24 @@ def _plain_progress(total: int):
     return callback
 
 
+def _interrupted(args, e: TrainingInterrupted) -> str:
+    from gan_lab import checkpoints
+
+    if e.run_dir is None:  # a worker other than the chief (set by runs.train)
+        return f"interrupted. Continue with --resume and the chief's run folder. ({e})"
+    command = f"gan-lab train {args.model} --resume {shlex.quote(str(e.run_dir))}"
+    return (
+        f"interrupted; checkpoint {checkpoints.latest(e.run_dir)} saved. Continue with: {command}"
+    )
+
+
+# --------------------------------------------------------------------------- using a run
+
+
 def _gif(args) -> dict:
     from gan_lab import viz
 
-    if not args.run_dir.is_dir():  # any run folder with frames: CLI runs and the lessons' runs
+    if not args.run_dir.is_dir():  # any run folder with frames
         raise UsageError(f"Run folder {args.run_dir} does not exist (or is a file).")
     frames = sorted((args.run_dir / "frames").glob("step_*.png"))
     if not frames:
@@ -410,17 +424,16 @@ def _gif(args) -> dict:
 
 
 def _translate(args) -> dict:
+    from gan_lab import data, runs, viz
 
-    from gan_lab import data, recipes, viz
-
-    config = recipes.read_run(args.run_dir, expect=("pix2pix", "cyclegan"))
+    config = runs.read_run(args.run_dir, expect=("pix2pix", "cyclegan"))
     files = data.list_images(args.input)
     images = [data.read_rgb(path) for path in files]  # all checked before anything is written
     targets = [args.output / f"{path.stem}.png" for path in files]
     _check_output_folder(args.output, targets, args.overwrite)
-    generators = recipes.restore_generators(args.run_dir, config)
+    generators = runs.restore_generators(args.run_dir, config)
     if config["model"] == "pix2pix":
-        model = generators["generator"]  # the paper's test phase: models.pix2pix_translate
+        model = generators["generator"]
     else:
         model = generators["g" if args.direction == "a2b" else "f"]
     size = config["image_size"]
@@ -471,9 +484,9 @@ def _sample(args) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from gan_lab import recipes, viz
+    from gan_lab import runs, viz
 
-    config = recipes.read_run(args.run_dir, expect=("dcgan", "toy"))
+    config = runs.read_run(args.run_dir, expect=("dcgan", "toy"))
     output = args.output or args.run_dir / "samples"
     names = (
         [f"sample_{i:04d}.png" for i in range(args.n)] + ["grid.png"]
@@ -481,7 +494,7 @@ def _sample(args) -> dict:
         else ["samples.csv"]
     )
     _check_output_folder(output, [output / n for n in names], args.overwrite)
-    generator = recipes.restore_generators(args.run_dir, config)["generator"]
+    generator = runs.restore_generators(args.run_dir, config)["generator"]
     noise = tf.random.normal([args.n, generator.input_shape[-1]], seed=args.seed)
     samples = generator.predict(noise, verbose=0, batch_size=256)
     output.mkdir(parents=True, exist_ok=True)
@@ -498,16 +511,18 @@ def _sample(args) -> dict:
 def _export(args) -> dict:
     import keras
     import numpy as np
+    import tensorflow as tf
 
-    from gan_lab import recipes, runtime
+    from gan_lab import models, runs
 
-    config = recipes.read_run(args.run_dir)
-    generators = recipes.restore_generators(args.run_dir, config)
+    config = runs.read_run(args.run_dir)
+    generators = runs.restore_generators(args.run_dir, config)
     output = args.output or args.run_dir / "export"
     paths = [output / f"{name}.keras" for name in generators]
     paths += [output / f"{name}_savedmodel" for name in generators]
     _check_output_folder(output, paths, args.overwrite)
     output.mkdir(parents=True, exist_ok=True)
+    paper = config["model"] == "pix2pix"
     written = {}
     for name, trained in generators.items():
         model = recipes.portable(config, trained)
@@ -516,27 +531,101 @@ def _export(args) -> dict:
             model.save(tmp)
         saved = output / f"{name}_savedmodel"
         _remove(saved)
-        model.export(str(saved), format="tf_saved_model", verbose=False)
-        # The file as a user loads it, against the generator restored from the checkpoint,
-        # both in the lesson's inference protocol: this catches a bad rebuild too.
-        shape = (2, *model.input_shape[1:])
-        probe = np.random.default_rng(0).uniform(-1, 1, shape).astype("float32")
-        reloaded = keras.saving.load_model(path)
-        got, want = recipes.infer(config, reloaded, probe), recipes.infer(config, trained, probe)
-        error = float(np.max(np.abs(got - want)))
+        _write_saved_model(model, saved, paper)
+        # Each file as a user loads it, against the generator restored from the checkpoint:
+        # this catches a bad rebuild too.
+        probe = np.random.default_rng(0).uniform(-1, 1, (2, *model.input_shape[1:]))
+        probe = probe.astype("float32")
+        served = tf.saved_model.load(str(saved))
+        inference = keras.ops.convert_to_numpy(trained(probe, training=False))
+        differences = {
+            "keras": recipes.infer(config, keras.saving.load_model(path), probe)
+            - recipes.infer(config, trained, probe),
+            "serve": served.serve(probe).numpy() - inference,
+        }
+        if paper:
+            differences["serve_paper"] = served.serve_paper(
+                probe
+            ).numpy() - models.pix2pix_translate(trained, probe)
+        error = max(float(np.max(np.abs(d))) for d in differences.values())
         if not error <= recipes.EXPORT_TOLERANCE:  # NaN fails too
             raise RuntimeError(
-                f"The exported {path} does not reproduce the trained {name}: outputs differ by "
-                f"up to {error:.3g} (allowed {recipes.EXPORT_TOLERANCE}). This is a bug in "
-                "gan_lab's export; please report it. The file is kept for inspection."
+                f"The exported {name} ({path}, {saved}) does not reproduce the trained {name}: "
+                f"outputs differ by up to {error:.3g} (allowed {recipes.EXPORT_TOLERANCE}). "
+                "This is a bug in gan_lab's export; please report it. The files are kept for "
+                "inspection."
             )
         written[name] = {
             "keras": str(path),
             "saved_model": str(saved),
+            "signatures": list(differences)[1:],
             "input_shape": list(model.input_shape),
             "max_error_vs_checkpoint": error,
         }
     return {"exported": written}
+
+
+def _write_saved_model(model, path: Path, paper: bool) -> None:
+    """A SavedModel of ``model`` with the signature ``serve`` (= ``serving_default``:
+    inference mode) and, with ``paper``, ``serve_paper``: pix2pix's test protocol as
+    ``models.pix2pix_translate`` runs it (each image alone in training mode, the moving
+    statistics left alone, dropout masks from seed 0)."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    spec = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="images")]
+    archive.add_endpoint("serve", lambda images: model(images, training=False), spec)
+    if paper:
+
+        def serve_paper(images):
+            trainable = [v.value for v in model.trainable_variables]
+            state, dropout = [], 0
+            for v in model.non_trainable_variables:
+                if v.path.endswith("seed_generator_state"):  # one per Dropout: (seed, k)
+                    state.append(tf.constant([0, dropout], dtype=v.dtype))
+                    dropout += 1
+                else:
+                    state.append(v.value)
+
+            def one(image):
+                return model.stateless_call(trainable, state, image[None], training=True)[0][0]
+
+            return tf.map_fn(one, images)
+
+        archive.add_endpoint("serve_paper", serve_paper, spec)
+    archive.write_out(str(path), verbose=False)
+
+
+def _score(args) -> dict:
+    from gan_lab import data, inception
+
+    files = {}
+    for flag, folder in (("--real", args.real), ("--fake", args.fake)):
+        files[flag] = data.list_images(folder)  # missing or empty folder: exit 2
+        if len(files[flag]) < 2:
+            raise UsageError(f"{flag} {folder} holds 1 image; FID and KID need at least 2.")
+    if args.kid_subset_size < 2:
+        raise UsageError(f"--kid-subset-size must be at least 2. Received: {args.kid_subset_size}")
+    extractor = inception.build_inception()  # before reading: no weights, no waiting
+    images = {flag: [data.read_rgb(path) for path in paths] for flag, paths in files.items()}
+    scores = inception.inception_scores(
+        images["--real"],
+        images["--fake"],
+        extractor=extractor,
+        batch_size=args.batch_size,
+        kid_subsets=args.kid_subsets,
+        kid_subset_size=args.kid_subset_size,
+        seed=args.seed,
+        progress=sys.stderr.isatty(),
+    )
+    return {
+        **scores,
+        "real": str(args.real),
+        "fake": str(args.fake),
+        "features": "Keras InceptionV3, ImageNet weights, 2048-d pool, bilinear resize to 299",
+    }
 
 
 # --------------------------------------------------------------------------- helpers
@@ -570,36 +659,6 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _score(args) -> dict:
-    from gan_lab import data, metrics
-
-    files = {}
-    for flag, folder in (("--real", args.real), ("--fake", args.fake)):
-        files[flag] = data.list_images(folder)  # missing or empty folder: exit 2
-        if len(files[flag]) < 2:
-            raise UsageError(f"{flag} {folder} holds 1 image; FID and KID need at least 2.")
-    if args.kid_subset_size < 2:
-        raise UsageError(f"--kid-subset-size must be at least 2. Received: {args.kid_subset_size}")
-    extractor = metrics.build_inception()  # before reading: no weights, no waiting
-    images = {flag: [data.read_rgb(path) for path in paths] for flag, paths in files.items()}
-    scores = metrics.inception_scores(
-        images["--real"],
-        images["--fake"],
-        extractor=extractor,
-        batch_size=args.batch_size,
-        kid_subsets=args.kid_subsets,
-        kid_subset_size=args.kid_subset_size,
-        seed=args.seed,
-        progress=sys.stderr.isatty(),
-    )
-    return {
-        **scores,
-        "real": str(args.real),
-        "fake": str(args.fake),
-        "features": "Keras InceptionV3, ImageNet weights, 2048-d pool, bilinear resize to 299",
-    }
-
-
 COMMANDS = {
     "train": _train,
     "gif": _gif,
@@ -612,10 +671,11 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``gan-lab``; returns the exit code (0 ok, 2 bad arguments or input,
-    1 a run that could not go on). Any other exception propagates with its traceback."""
+    1 a run that could not go on, 130 training interrupted after a checkpoint). Any other
+    exception propagates with its traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage message on bad arguments
-    as_json = getattr(args, "json", False) or args.command != "train"
+    as_json = args.command != "train" or args.json
     out = sys.stdout
     try:
         with contextlib.redirect_stdout(sys.stderr if as_json else out):  # stdout: the result
@@ -626,6 +686,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingStopped as e:  # diverged, disk full: one line, checkpoints intact
         print(f"gan-lab {args.command}: {e}", file=sys.stderr)
         return 1
+    except TrainingInterrupted as e:  # Ctrl-C or SIGTERM: a checkpoint was saved first
+        print(f"gan-lab {args.command}: {_interrupted(args, e)}", file=sys.stderr)
+        return INTERRUPTED
     if as_json:
         print(json.dumps(result, indent=2), file=out)
     else:
@@ -637,18 +700,14 @@ def _print_summary(summary: dict, out) -> None:
     if "model" not in summary:  # a worker other than the chief
         print(f"worker {summary['worker']}: {summary['steps']} steps done", file=out)
         return
-    data = "SYNTHETIC data (quick mode)" if summary["synthetic_data"] else "real data"
     print(
-        f"\ntrained {summary['model']} on {data}: {summary['steps']} steps in "
-        f"{summary['seconds']} s ({summary['images_per_second']} images/s, "
-        f"{summary['precision']})",
+        f"\n{summary['title']}: {summary['steps']} steps in {summary['seconds']} s "
+        f"({summary['images_per_second']} images/s, {summary['precision']})\n"
+        f"{summary['verdict']}\n"
+        f"run folder: {summary['run_dir']} (all numbers in summary.json)\n"
+        f"GIF: {summary['gif']}",
         file=out,
     )
-    for key, value in summary["metric"].items():
-        print(
-            f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}", file=out
-        )
-    print(f"run folder: {summary['run_dir']}\nGIF: {summary['gif']}", file=out)
 
 
 if __name__ == "__main__":

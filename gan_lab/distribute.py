@@ -1,4 +1,5 @@
-"""Scale-out on TensorFlow's own engine, ``tf.distribute``: which strategy, which worker.
+"""Scale-out on TensorFlow's own engine, ``tf.distribute``: which strategy, which worker,
+and how a train step and its batches run on several replicas.
 
     gan-lab train dcgan --strategy auto          # all local GPUs if several, else one device
     gan-lab train dcgan --strategy mirrored      # MirroredStrategy over this machine's GPUs
@@ -8,12 +9,13 @@
 
 What makes a run independent of how its global batch is split (tested in
 ``tests/test_scale_out.py``): the input pipelines are pure functions of the batch number
-(``data.images.indexed_batches``), each worker builds only its replicas' pieces of every
-global batch, the generator's noise comes with the batch, each replica's loss is divided
-by the number of replicas before the gradients are summed (``steps._for_gradients``),
-batch norm uses the global batch's statistics (``models.batch_norm``), dropout masks are
-drawn for the global batch (``models.dropout``) and CycleGAN's image pools see the global
-batch (``training.ImagePool``).
+(``data.IndexedBatches``), each worker builds only its replicas' pieces of every global
+batch (``indexed_input``), the generator's noise comes with the batch, each replica's loss
+is divided by the number of replicas before the gradients are summed
+(``steps._for_gradients``), batch norm uses the global batch's statistics
+(``models.batch_norm``), dropout masks are drawn for the global batch
+(``models.GlobalBatchDropout``) and CycleGAN's image pools see the global batch
+(``image_pool.ImagePool``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def cluster_config() -> dict:
     text = os.environ.get("TF_CONFIG", "")
     example = (
         'e.g. TF_CONFIG=\'{"cluster": {"worker": ["host0:12345", "host1:12345"]}, '
-        '"task": {"type": "worker", "index": 0}}\' (README: Scale-out)'
+        '"task": {"type": "worker", "index": 0}}\' (docs/scale-out.md)'
     )
     if not text.strip():
         raise errors.UsageError(f"--strategy multiworker needs the TF_CONFIG variable: {example}")
@@ -124,13 +126,6 @@ def _has_chief(resolver) -> bool:
     return bool(resolver.cluster_spec().as_dict().get("chief"))
 
 
-def replicas() -> int:
-    """Replicas of the current strategy (1 outside any ``strategy.scope()``)."""
-    import tensorflow as tf
-
-    return int(tf.distribute.get_strategy().num_replicas_in_sync)
-
-
 FINISH_TIMEOUT = 4 * 3600
 """Seconds the other workers wait at the end for the chief to finish measuring the result."""
 
@@ -170,3 +165,72 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
+
+
+# --------------------------------------------------------------------------- running a step
+
+
+def replicated_step(train_step, strategy):
+    """``train_step`` on every replica of ``strategy``: a function ``(iterator) -> (logs,
+    sizes)`` that draws the next global batch, runs the step on each replica's piece,
+    averages the logs over replicas and returns each replica's batch size (for
+    ``global_batch_size``). Compile it with ``tf.function``."""
+    import tensorflow as tf
+
+    def step(iterator):
+        # next() runs inside the compiled function: called eagerly, a multi-worker
+        # iterator's per-batch check that all workers have data would run as an
+        # eager collective, which starts (and leaks) a thread pool every step.
+        batch = next(iterator)
+        logs = strategy.run(train_step, args=(batch,))
+        mean = tf.distribute.ReduceOp.MEAN
+        logs = {k: strategy.reduce(mean, v, axis=None) for k, v in logs.items()}
+        sizes = strategy.run(lambda b: tf.shape(tf.nest.flatten(b)[0])[0], args=(batch,))
+        return logs, sizes
+
+    return step
+
+
+def global_batch_size(strategy, sizes) -> int:
+    """Examples of the global batch (all workers'), from this worker's replicas' ``sizes``."""
+    local = strategy.experimental_local_results(sizes)
+    return sum(int(t) for t in local) * strategy.num_replicas_in_sync // len(local)
+
+
+def indexed_input(strategy, batches, start: int):
+    """The distributed input of ``batches`` (``data.IndexedBatches``) from global batch
+    ``start`` on: each worker builds only its own replicas' pieces of every global batch."""
+
+    def pieces(context):
+        local = context.num_replicas_in_sync // context.num_input_pipelines
+        first = context.input_pipeline_id * local
+        keep = range(first, first + local)
+        return batches.from_batch(start, pieces=context.num_replicas_in_sync, keep=keep)
+
+    return strategy.distribute_datasets_from_function(pieces)
+
+
+def lost_worker_errors() -> tuple[type[Exception], ...]:
+    """What a collective raises under a strategy when a peer is gone (killed, crashed,
+    unreachable: ``LOST_WORKER_SECONDS``)."""
+    import tensorflow as tf
+
+    return (
+        tf.errors.UnavailableError,
+        tf.errors.DeadlineExceededError,
+        tf.errors.CancelledError,
+        tf.errors.AbortedError,
+    )
+
+
+def worker_lost(step: int, e: Exception) -> errors.WorkerLostError:
+    """``e`` as one line naming the cause (the lost task) and how to go on."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    keys = ("unhealthy", "reset by peer", "Socket closed", "/task:")
+    telling = [line for line in lines if any(key in line for key in keys)]
+    cause = " ".join(telling[:2] or lines[:1])[:300]
+    return errors.WorkerLostError(
+        f"Lost contact with another worker during step {step + 1} ({type(e).__name__}: "
+        f"{cause}). The job stops on every worker. Restart all workers with --resume and the "
+        "chief's run folder: they continue from the chief's last checkpoint."
+    )

@@ -57,3 +57,13 @@ class CheckpointWriteError(TrainingStopped, OSError):
 class WorkerLostError(TrainingStopped):
     """Under a multi-worker strategy, another worker stopped answering (killed, crashed,
     unreachable); restarting every worker with ``--resume`` continues the run."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was stopped by Ctrl-C (SIGINT) or SIGTERM after a checkpoint was saved; the
+    message names it, and so do its attributes ``run_dir`` and ``checkpoint``. A
+    ``KeyboardInterrupt``, so a notebook cell stops as on Ctrl-C and ``except Exception``
+    does not swallow it."""
+
+    run_dir = None
+    checkpoint = None

@@ -97,13 +97,19 @@ def l1(a, b) -> tf.Tensor:
 
 
 def pix2pix_generator_loss(
-    fake_logits, generated, target, l1_weight: float = 100.0, gan_weight: float = 1.0
+    fake_logits, generated, target, l1_weight: float, gan_weight: float
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """The pix2pix generator's loss: ``gan_weight * GAN + l1_weight * L1(target, generated)``.
 
     The GAN term (non-saturating, on the PatchGAN's logits) asks for outputs the
     discriminator takes for real photos; the L1 term asks for outputs close to the
     target pixel by pixel. ``gan_weight=0`` is the paper's L1-only ablation.
+
+    Args:
+        fake_logits: D's logits for (input, generated) pairs (unused when ``gan_weight`` is 0).
+        generated, target: the generator's output and the real photo, in [-1, 1].
+        l1_weight: weight lambda of the L1 term (the paper: 100).
+        gan_weight: weight of the GAN term (the paper: 1).
 
     Returns:
         (total, gan term, l1 term), each a scalar; the terms unweighted.

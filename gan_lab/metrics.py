@@ -1,141 +1,16 @@
-"""Numbers that tell a learner whether training worked."""
+"""Scores: numbers that tell a learner whether training worked.
+
+Image scores (L1, PSNR, SSIM), the Fréchet and kernel distances between feature sets (FID
+and KID on ``inception`` features), mode coverage of the toy ring, and each lesson's final
+numbers (``digit_scores``, ``cyclegan_scores``) computed with the ``judges``.
+"""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
-from pathlib import Path
-
 import keras
 import numpy as np
-from keras import layers
 
-from gan_lab import data, runtime
-from gan_lab.errors import DataError, DatasetNotFoundError
-
-FEATURES_LAYER = "features"  # the digit classifier's penultimate layer, for Fréchet distances
-
-
-def build_digit_classifier(
-    num_classes: int = 10, seed: int = 0, name: str = "digit_classifier"
-) -> keras.Model:
-    """A small CNN that classifies 28x28 digits, used to judge generated digits.
-
-    [Conv 3x3 => ReLU => MaxPool] x2 => Flatten => Dense 64 ReLU (``"features"``) =>
-    Dropout 0.5 => Dense softmax, 121,930 parameters (the layout of Keras' classic MNIST
-    CNN example, with a 64-unit instead of a 128-unit hidden layer). Trained for 3 epochs on
-    9,000 real MNIST digits it classified 96% of 1,000 others correctly (measured; the
-    60,000 training digits give it more to learn from). Its 64 penultimate ``"features"``
-    are what ``digit_features`` returns, for a Fréchet distance between digit sets.
-
-    Every initializer and the dropout have their own seed, derived from ``seed``: building
-    and training the judge draws nothing from (and never reseeds) the global random
-    generators, so judging a model does not change what the lesson draws afterwards.
-
-    Args:
-        num_classes: classes to predict (default 10).
-        seed: seed of the initial weights and of the dropout masks (default 0).
-        name: model name.
-
-    Returns:
-        A compiled model (Adam 1e-3, sparse cross-entropy) mapping images
-        (batch, 28, 28, 1) in [-1, 1] to class probabilities (batch, num_classes).
-    """
-    f32 = "float32"  # a judge must not change with the precision of the models it judges
-
-    def layer(kind, *args, index, **kwargs):
-        init = keras.initializers.GlorotUniform(seed=seed * 100 + index)
-        return kind(*args, kernel_initializer=init, dtype=f32, **kwargs)
-
-    image = keras.Input((28, 28, 1))
-    x = layer(layers.Conv2D, 32, 3, activation="relu", index=0)(image)  # (batch, 26, 26, 32)
-    x = layers.MaxPooling2D(dtype=f32)(x)  # (batch, 13, 13, 32)
-    x = layer(layers.Conv2D, 64, 3, activation="relu", index=1)(x)  # (batch, 11, 11, 64)
-    x = layers.MaxPooling2D(dtype=f32)(x)  # (batch, 5, 5, 64)
-    x = layers.Flatten(dtype=f32)(x)  # (batch, 1600)
-    x = layer(layers.Dense, 64, activation="relu", index=2, name=FEATURES_LAYER)(x)  # (batch, 64)
-    x = layers.Dropout(0.5, seed=seed * 100 + 3, dtype=f32)(x)
-    probs = layer(layers.Dense, num_classes, activation="softmax", index=4)(x)
-    model = keras.Model(image, probs, name=name)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def train_digit_classifier(
-    images: np.ndarray,
-    labels: np.ndarray,
-    epochs: int = 3,
-    batch_size: int = 128,
-    seed: int = 0,
-    verbose: int = 0,
-):
-    """Train ``build_digit_classifier`` on uint8 digits, holding out a tenth.
-
-    Deterministic for a given ``seed`` whatever the global random state, and leaves that
-    state untouched: the weights and dropout are seeded locally, and the data is shuffled
-    each epoch by a NumPy generator of its own (``fit`` itself does not shuffle).
-
-    Args:
-        images: (n, 28, 28, 1) uint8 digits.
-        labels: (n,) integer classes.
-        epochs: passes over the training part (default 3).
-        batch_size: images per step (default 128).
-        seed: seed of the split, the shuffles, the initial weights and dropout (default 0).
-        verbose: Keras' ``fit`` verbosity (default 0: silent).
-
-    Returns:
-        ``(model, (held_images, held_labels))``: the trained classifier and the tenth of
-        the data (at least one image) it never saw, to measure it on.
-    """
-    x = data.normalize(images)
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x))
-    held = max(1, len(x) // 10)
-    test, train = order[:held], order[held:]
-    model = build_digit_classifier(seed=seed)
-    for _ in range(epochs):
-        shuffled = rng.permutation(train)
-        model.fit(
-            x[shuffled],
-            labels[shuffled],
-            epochs=1,
-            batch_size=batch_size,
-            shuffle=False,
-            verbose=verbose,
-        )
-    return model, (images[test], labels[test])
-
-
-def _judge_outputs(classifier: keras.Model, images, batch_size: int = 500):
-    """(class probabilities, penultimate features as float64) of ``images`` (uint8 or
-    [-1, 1]), from one forward pass."""
-    images = np.asarray(images)
-    x = data.normalize(images) if images.dtype == np.uint8 else images.astype(np.float32)
-    both = keras.Model(
-        classifier.input, [classifier.output, classifier.get_layer(FEATURES_LAYER).output]
-    )
-    # Called directly (inference mode), not through predict: a new model per call would make
-    # predict trace a new graph each time.
-    outputs = [both(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)]
-    probs = np.concatenate([np.asarray(p) for p, _ in outputs])
-    features = np.concatenate([np.asarray(f, np.float64) for _, f in outputs])
-    return probs, features
-
-
-def digit_features(classifier: keras.Model, images, batch_size: int = 500) -> np.ndarray:
-    """The classifier's penultimate (``"features"``) activations for ``images``.
-
-    Args:
-        classifier: a model from ``build_digit_classifier``.
-        images: (n, 28, 28, 1), uint8 or float in [-1, 1].
-        batch_size: images per forward pass (default 500).
-
-    Returns:
-        (n, 64) float64 features, for ``frechet_distance``.
-    """
-    return _judge_outputs(classifier, images, batch_size)[1]
+from gan_lab import data, judges
 
 
 def digit_scores(
@@ -178,8 +53,8 @@ def digit_scores(
             f"Need >= 4 real digits and >= half as many generated images. Received: "
             f"{len(real)} real, {len(generated)} generated"
         )
-    fake_p, fake_f = _judge_outputs(classifier, generated)
-    real_p, real_f = _judge_outputs(classifier, real)
+    fake_p, fake_f = judges.digit_outputs(classifier, generated)
+    real_p, real_f = judges.digit_outputs(classifier, real)
     fake_f, a, b = fake_f[:half], real_f[:half], real_f[half : 2 * half]
     return {
         "confident_share_generated": confident_share(fake_p, threshold),
@@ -189,12 +64,6 @@ def digit_scores(
         "frechet_real_floor": frechet_distance(b, a),
         "frechet_samples": half,
     }
-
-
-def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> float:
-    """Share of ``images`` that ``model`` classifies as ``labels``."""
-    predicted = np.argmax(model.predict(data.normalize(images), verbose=0), axis=1)
-    return float(np.mean(predicted == np.asarray(labels)))
 
 
 def confident_share(probabilities: np.ndarray, threshold: float = 0.9) -> float:
@@ -297,76 +166,9 @@ def image_scores(predictions, targets) -> dict[str, float]:
     }
 
 
-def build_domain_classifier(image_size: int, name: str = "domain_classifier") -> keras.Model:
-    """A small CNN telling two image domains apart (e.g. apples 0, oranges 1).
-
-    [Conv 3x3 s2 => ReLU] x4 (16, 32, 64, 64 filters) => global average pool => Dense
-    sigmoid. Used to check whether translated images land in the other domain.
-    """
-    image = keras.Input((image_size, image_size, 3))
-    x = image
-    f32 = "float32"  # a judge must not change with the precision of the models it judges
-    for filters in (16, 32, 64, 64):
-        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu", dtype=f32)(x)
-    x = layers.GlobalAveragePooling2D(dtype=f32)(x)
-    prob = layers.Dense(1, activation="sigmoid", dtype=f32)(x)  # P(domain 1)
-    model = keras.Model(image, prob, name=name)
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
-    )
-    return model
-
-
-def train_domain_classifier(
-    images_0: np.ndarray,
-    images_1: np.ndarray,
-    epochs: int = 10,
-    batch_size: int = 32,
-    seed: int = 0,
-) -> keras.Model:
-    """Train ``build_domain_classifier`` on uint8 images of domain 0 and domain 1.
-
-    Each epoch shows every image once as it is and once mirrored, in a seeded random
-    order. Images are scaled batch by batch, so the 2,014 apple2orange training images
-    at 256 px take 0.4 GB (uint8), not the 3 GB of a float copy with its mirror.
-    """
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    images = np.concatenate([images_0, images_1])
-    labels = np.concatenate([np.zeros(len(images_0)), np.ones(len(images_1))]).astype(np.float32)
-    n = len(images)
-
-    @tf.autograph.experimental.do_not_convert  # plain TensorFlow ops: nothing to convert
-    def example(i):
-        image = (tf.cast(tf.gather(images, i % n), tf.float32) - 127.5) / 127.5
-        image = tf.cond(i >= n, lambda: image[:, ::-1], lambda: image)  # the mirrored copy
-        return image, tf.gather(labels, i % n)[None]
-
-    examples = (
-        tf.data.Dataset.range(2 * n)
-        .shuffle(2 * n, seed=seed, reshuffle_each_iteration=True)
-        .map(example)
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    model = build_domain_classifier(images.shape[1])
-    model.fit(examples, epochs=epochs, shuffle=False, verbose=0)  # shuffled above
-    return model
-
-
-def domain_share(classifier: keras.Model, images, domain: int) -> float:
-    """Share of ``images`` (uint8 or [-1, 1]) that ``classifier`` assigns to ``domain``."""
-    images = np.asarray(images)
-    x = data.normalize(images) if images.dtype == np.uint8 else images.astype(np.float32)
-    p = classifier.predict(x, verbose=0)[:, 0]
-    return float(np.mean((p >= 0.5) == bool(domain)))
-
-
 def cyclegan_scores(g, f, images_x, images_y, classifier, batch_size: int = 16) -> dict:
-    """Lesson 3's numbers: whether G and F translate into the other domain, and how
-    exactly the cycle brings each image back. The notebook and ``gan-lab train``
-    (summary.json) both report this function's result.
+    """Lesson 4's numbers (CycleGAN): whether G and F translate into the other domain, and
+    how exactly the cycle brings each image back.
 
     Every image is translated once, in batches, in inference mode (``training=False``;
     CycleGAN's networks have instance norm and no dropout, so the mode changes nothing).
@@ -426,6 +228,32 @@ def cyclegan_scores(g, f, images_x, images_y, classifier, batch_size: int = 16) 
         "reconstruction_l1": (scores["reconstruction_l1_x"] + scores["reconstruction_l1_y"]) / 2,
         "images_x": len(images_x),
         "images_y": len(images_y),
+    }
+
+
+def _identity(images, training=False):
+    return images
+
+
+def _swap(images, training=False):  # each image replaced by another of its batch
+    return np.roll(images, 1, axis=0)
+
+
+def cyclegan_baselines(images_x, images_y, classifier, batch_size: int = 16) -> dict:
+    """What two do-nothing translators score under ``cyclegan_scores``: the identity map
+    (translates nothing, so its share per direction is the floor a CycleGAN must beat) and
+    a map that swaps each image for another (forgets the content, so its reconstruction
+    error is the one a cycle that keeps nothing reaches).
+
+    Returns:
+        ``{"x_to_y_identity", "y_to_x_identity", "reconstruction_l1_swapped"}``.
+    """
+    identity = cyclegan_scores(_identity, _identity, images_x, images_y, classifier, batch_size)
+    swapped = cyclegan_scores(_swap, _swap, images_x, images_y, classifier, batch_size)
+    return {
+        "x_to_y_identity": identity["x_to_y"],
+        "y_to_x_identity": identity["y_to_x"],
+        "reconstruction_l1_swapped": swapped["reconstruction_l1"],
     }
 
 
@@ -560,227 +388,3 @@ def kernel_distance(
         within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
         estimates[s] = within - 2.0 * k_xy.sum() / m**2
     return float(estimates.mean()), float(estimates.std())
-
-
-# --------------------------------------------------------------------------- Inception features
-
-INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-INCEPTION_URL = (  # where keras.applications.InceptionV3 downloads it from
-    "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/" + INCEPTION_WEIGHTS
-)
-INCEPTION_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"  # Keras' own file_hash for this file
-INCEPTION_SIZE = 299  # the input size InceptionV3 was trained at
-
-
-def inception_weights_path(download_missing: bool = True) -> Path:
-    """The ImageNet InceptionV3 weights (no top) in the Keras cache, downloaded if missing.
-
-    The file is looked for where Keras keeps it, ``$KERAS_HOME/models/`` (default
-    ``~/.keras/models/``), and checked against Keras' md5.
-
-    Raises:
-        DatasetNotFoundError: it is absent and cannot be downloaded (offline), or
-            ``download_missing`` is False; the message says what to place where.
-        DataError: the file there is not the right one (md5 mismatch).
-    """
-    home = Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser()
-    path = home / "models" / INCEPTION_WEIGHTS
-    how = (
-        f"FID and KID need the ImageNet weights of InceptionV3: download {INCEPTION_URL} "
-        f"(md5 {INCEPTION_MD5}) on a machine with internet access and place it at {path} "
-        "(the Keras cache: $KERAS_HOME/models/, default ~/.keras/models/). gan_lab never "
-        "computes FID/KID with random weights."
-    )
-    if not path.exists():
-        if not download_missing:
-            raise DatasetNotFoundError(f"{INCEPTION_WEIGHTS} is not in {path.parent}. {how}")
-        try:
-            data.download(INCEPTION_URL, path)
-        except OSError as e:
-            raise DatasetNotFoundError(
-                f"{INCEPTION_WEIGHTS} is not in {path.parent} and could not be downloaded "
-                f"({e}). {how}"
-            ) from e
-    digest = hashlib.md5(path.read_bytes()).hexdigest()
-    if digest != INCEPTION_MD5:
-        raise DataError(f"{path} has md5 {digest}, not {INCEPTION_MD5}: remove it. {how}")
-    return path
-
-
-def build_inception(weights: str | None = "imagenet", download_missing: bool = True):
-    """InceptionV3 up to its 2048-d global average pool, in float32 (a judge must not
-    change with the precision of the models it judges).
-
-    Args:
-        weights: "imagenet" (default; :func:`inception_weights_path` finds or downloads
-            them, or raises) or None for random weights, which only tests should use.
-        download_missing: passed to :func:`inception_weights_path`.
-
-    Returns:
-        Model mapping (batch, 299, 299, 3) float32 in [-1, 1] (``inception_v3.
-        preprocess_input`` scaling) to (batch, 2048) float32 features.
-
-    Raises:
-        DatasetNotFoundError, DataError: from :func:`inception_weights_path`.
-        ValueError: ``weights`` is neither "imagenet" nor None.
-
-    Reference:
-        Szegedy et al., "Rethinking the Inception Architecture for Computer Vision", 2016.
-    """
-    if weights not in ("imagenet", None):
-        raise ValueError(f'weights must be "imagenet" or None. Received: weights={weights!r}')
-    path = inception_weights_path(download_missing) if weights == "imagenet" else None
-    if path is not None:
-        return _imagenet_inception(str(path))
-    with runtime.precision_policy("float32"):
-        return keras.applications.InceptionV3(
-            include_top=False, weights=None, input_shape=(299, 299, 3), pooling="avg"
-        )
-
-
-@functools.cache
-def _imagenet_inception(path: str):
-    """One ImageNet InceptionV3 per process and weights file (building it takes seconds)."""
-    with runtime.precision_policy("float32"):
-        model = keras.applications.InceptionV3(
-            include_top=False, weights=None, input_shape=(299, 299, 3), pooling="avg"
-        )
-    model.load_weights(path)
-    return model
-
-
-def _inception_input(batch):
-    """A batch of uint8 or [-1, 1] images (an array, or a list of any sizes), grayscale or
-    RGB, as InceptionV3's input: (batch, 299, 299, 3) float32 in [-1, 1], resized bilinearly."""
-    import tensorflow as tf
-
-    def resized(x):  # (..., h, w[, 1|3]) uint8 or [-1, 1] -> (..., 299, 299, 3) 0..255
-        x = x[..., None] if x.ndim == (2 if isinstance(batch, list) else 3) else x
-        if x.dtype == np.uint8:
-            x = x.astype(np.float32)
-        else:  # within 1e-3 of [-1, 1] (checked): clip the round-off
-            x = (np.clip(x.astype(np.float32), -1.0, 1.0) + 1.0) * 127.5
-        x = tf.image.resize(x, (INCEPTION_SIZE, INCEPTION_SIZE), method="bilinear")
-        return x if x.shape[-1] == 3 else tf.repeat(x, 3, axis=-1)
-
-    if isinstance(batch, list):
-        x = tf.stack([resized(np.asarray(image)) for image in batch])
-    else:
-        x = resized(np.asarray(batch))
-    return keras.applications.inception_v3.preprocess_input(x)  # x / 127.5 - 1
-
-
-def _check_images(images) -> None:
-    """Raise ValueError unless ``images`` is a (n, h, w[, 1|3]) array or a list of
-    (h, w[, 1|3]) arrays, each uint8 or float in [-1, 1]."""
-    if not isinstance(images, list):
-        shape = np.shape(images)
-        if len(shape) not in (3, 4) or (len(shape) == 4 and shape[-1] not in (1, 3)):
-            raise ValueError(
-                f"inception_features: images must be (n, h, w), (n, h, w, 1) or "
-                f"(n, h, w, 3). Received shape: {shape}"
-            )
-    for i, image in enumerate(images):
-        x = np.asarray(image)
-        if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[-1] not in (1, 3)):
-            raise ValueError(
-                f"inception_features: image {i} has shape {x.shape}, not (h, w), (h, w, 1) "
-                "or (h, w, 3)"
-            )
-        if x.dtype != np.uint8 and not (
-            np.all(np.isfinite(x)) and x.min() >= -1.001 and x.max() <= 1.001
-        ):
-            raise ValueError(
-                f"inception_features: image {i} ({x.dtype}) is not within [-1, 1] (range "
-                f"{x.min()}..{x.max()}); pass uint8 0..255 or floats in [-1, 1]"
-            )
-
-
-def inception_features(images, batch_size: int = 50, extractor=None, progress: bool = True):
-    """The 2048-d InceptionV3 pool features of images, the input of FID and KID.
-
-    Preprocessing (Keras' InceptionV3 protocol): uint8 0..255, or floats in [-1, 1] (the
-    generators' range) taken as (x + 1) * 127.5; grayscale repeated to 3 channels; each
-    image resized to 299x299 bilinearly (``tf.image.resize``, no antialiasing, as
-    pytorch-fid's bilinear ``F.interpolate``); then ``inception_v3.preprocess_input``
-    (x / 127.5 - 1). Computed in float32 batches whatever the precision policy.
-
-    Args:
-        images: (n, h, w[, 1|3]) array, or a list of (h, w[, 1|3]) arrays of any sizes.
-        batch_size: images per forward pass, default 50.
-        extractor: the model, by default ``build_inception()`` (ImageNet weights; raises if
-            they cannot be had). Any callable from (batch, 299, 299, 3) float32 in [-1, 1]
-            to (batch, d) features does, e.g. ``build_inception(weights=None)`` in tests.
-        progress: show a tqdm progress bar (default True).
-
-    Returns:
-        (n, d) float32 features, d = 2048 for InceptionV3.
-
-    Raises:
-        DatasetNotFoundError: the ImageNet weights are absent and cannot be downloaded.
-        ValueError: empty input, a bad shape or a float image outside [-1, 1].
-    """
-    from tqdm.auto import tqdm
-
-    if len(images) == 0:
-        raise ValueError("inception_features needs at least one image. Received: 0")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
-    _check_images(images)
-    extractor = build_inception() if extractor is None else extractor
-    call = (
-        functools.partial(extractor, training=False)
-        if isinstance(extractor, keras.Layer)
-        else extractor
-    )
-    features = []
-    with tqdm(
-        total=len(images), unit="img", desc="Inception features", disable=not progress
-    ) as bar:
-        for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size]
-            batch = list(batch) if isinstance(images, list) else np.asarray(batch)
-            features.append(np.asarray(call(_inception_input(batch)), dtype=np.float32))
-            bar.update(len(batch))
-    return np.concatenate(features)
-
-
-def inception_scores(
-    real_images,
-    fake_images,
-    extractor=None,
-    batch_size: int = 50,
-    kid_subsets: int = 100,
-    kid_subset_size: int = 1000,
-    seed: int = 0,
-    progress: bool = True,
-) -> dict:
-    """FID and KID between two image sets on InceptionV3 features: the numbers papers and
-    model zoos report (compare them only under the same protocol; see the README).
-
-    Args:
-        real_images, fake_images: as for :func:`inception_features`, at least 2 each.
-        extractor: as for :func:`inception_features` (default: ImageNet InceptionV3).
-        batch_size, progress: as for :func:`inception_features`.
-        kid_subsets, kid_subset_size, seed: as for :func:`kernel_distance`.
-
-    Returns:
-        ``{"fid": float, "kid": float, "kid_std": float, "real_images": n_real,
-        "fake_images": n_fake, "kid_subset_size": m}``; FID and KID as computed (papers
-        often print KID x 100 or x 1000).
-
-    Raises:
-        DatasetNotFoundError: the ImageNet weights are absent and cannot be downloaded.
-    """
-    extractor = build_inception() if extractor is None else extractor
-    real = inception_features(real_images, batch_size, extractor, progress)
-    fake = inception_features(fake_images, batch_size, extractor, progress)
-    kid, kid_std = kernel_distance(real, fake, kid_subsets, kid_subset_size, seed)
-    return {
-        "fid": frechet_distance(real, fake),
-        "kid": kid,
-        "kid_std": kid_std,
-        "real_images": len(real),
-        "fake_images": len(fake),
-        "kid_subset_size": min(kid_subset_size, len(real), len(fake)),
-    }

@@ -12,8 +12,6 @@ import keras
 import numpy as np
 from keras import layers
 
-from gan_lab import distribute
-
 
 def build_dcgan_generator(
     latent_dim: int = 100, width: int = 64, channels: int = 1, name: str = "generator"
@@ -71,8 +69,15 @@ def build_dcgan_discriminator(
 ) -> keras.Model:
     """The DCGAN discriminator of the TensorFlow DCGAN tutorial, for 28x28 images.
 
-    [Conv 5x5 stride 2 => LeakyReLU => Dropout] x2 => Dense(1). No sigmoid: the model
+    [Conv 5x5 stride 2 => Dropout => LeakyReLU] x2 => Dense(1). No sigmoid: the model
     returns a logit, and the losses apply the sigmoid in a numerically stable way.
+
+    The tutorial applies dropout after the LeakyReLU; before it is the same function
+    (LeakyReLU(m * x) = m * LeakyReLU(x) for a dropout mask m >= 0, same masks, same
+    weights). In this order no LeakyReLU reads a convolution's output while training, which
+    TensorFlow's oneDNN graph optimizer (remapper) would otherwise try to fuse: it deletes
+    the conv+bias node that the LeakyReLU's gradient still reads and logs "remapper failed:
+    ... LeakyReluGrad exist for missing node .../BiasAdd" (CPUs where oneDNN is on).
 
     This is the tutorial's network, not the DCGAN paper's: the paper (sections 3 and 4)
     uses batch norm in every discriminator layer but the input layer, LeakyReLU with slope
@@ -98,11 +103,11 @@ def build_dcgan_discriminator(
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout}")
     image = keras.Input((28, 28, channels), name="image")
     x = layers.Conv2D(width, 5, strides=2, padding="same")(image)  # (batch, 14, 14, 64)
-    x = layers.LeakyReLU(0.3)(x)
     x = globally_seeded_dropout(dropout)(x)
+    x = layers.LeakyReLU(0.3)(x)
     x = layers.Conv2D(2 * width, 5, strides=2, padding="same")(x)  # (batch, 7, 7, 128)
-    x = layers.LeakyReLU(0.3)(x)
     x = globally_seeded_dropout(dropout)(x)
+    x = layers.LeakyReLU(0.3)(x)
     x = layers.Flatten()(x)  # (batch, 6272)
     logit = layers.Dense(1, dtype="float32")(x)  # (batch, 1)
     return keras.Model(image, logit, name=name)
@@ -115,7 +120,7 @@ def batch_norm() -> layers.BatchNormalization:
     computes the synchronized variance as E[x^2] - E[x]^2, one-device batch norm as
     E[(x - mean)^2]: the same up to float32 rounding.) Same variables either way, so
     checkpoints move freely between one device and several."""
-    return layers.BatchNormalization(synchronized=distribute.replicas() > 1)
+    return layers.BatchNormalization(synchronized=_replicas() > 1)
 
 
 @keras.saving.register_keras_serializable(package="gan_lab")
@@ -149,7 +154,14 @@ class GlobalBatchDropout(layers.Dropout):
 def globally_seeded_dropout(rate: float) -> layers.Dropout:
     """``Dropout(rate)``, or ``GlobalBatchDropout(rate)`` when built inside the scope of a
     strategy with several replicas (models rebuilt for export use plain Keras layers)."""
-    return GlobalBatchDropout(rate) if distribute.replicas() > 1 else layers.Dropout(rate)
+    return GlobalBatchDropout(rate) if _replicas() > 1 else layers.Dropout(rate)
+
+
+def _replicas() -> int:
+    """Replicas of the strategy whose scope the model is built in (1 outside any scope)."""
+    import tensorflow as tf
+
+    return int(tf.distribute.get_strategy().num_replicas_in_sync)
 
 
 def _check_positive(**values: int) -> None:
@@ -340,8 +352,7 @@ def pix2pix_translate(generator: keras.Model, images, seed: int = 0) -> np.ndarr
     drawn from ``seed`` alone, the same for every image, so an output depends only on
     its image, the weights and ``seed``.
 
-    The lesson's scores, ``gan-lab train``'s summary, ``gan-lab translate`` and the
-    frames all call this. For an exported ``generator.keras`` the same numbers come from
+    For an exported ``generator.keras`` the same numbers come from
     ``pix2pix_translate(keras.saving.load_model(path), images)``; without gan_lab,
     ``model(x[None], training=True)`` per image is the same protocol with other dropout
     draws (and it updates the loaded model's moving statistics, which it never uses).

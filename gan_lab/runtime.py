@@ -11,16 +11,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-
-import numpy as np
 
 from gan_lab import errors
 
 QUICK_ENV = "GAN_LAB_QUICK"
-PRECISION_ENV = "GAN_LAB_PRECISION"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 OUTPUT_ENV = "GAN_LAB_OUTPUT_DIR"
 DATA_ENV = "GAN_LAB_DATA_DIR"
@@ -28,32 +24,47 @@ DATA_ENV = "GAN_LAB_DATA_DIR"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def is_quick() -> bool:
-    """Whether quick mode is on (``GAN_LAB_QUICK`` set to 1/true/yes/on).
+def choose_quick(quick: bool | None) -> bool:
+    """Quick or full mode: ``quick`` itself when it is a bool; for None, decided here.
 
-    Quick mode trains every lesson for a few minutes on a CPU, on small synthetic
-    data that gan_lab generates itself.
+    Quick mode trains every lesson for a few minutes on a CPU, on small synthetic data that
+    gan_lab generates itself. None means: quick when ``GAN_LAB_QUICK`` is 1 (set when
+    notebooks are executed as tests; 0 means full), otherwise quick on a machine where
+    TensorFlow sees no GPU (printing one line that says so) and full with a GPU.
+
+    Args:
+        quick: True, False or None (decide).
+
+    Returns:
+        Whether to run in quick mode.
 
     Raises:
-        UsageError: if the variable holds something that is neither true nor false.
+        UsageError: ``quick`` is not a bool or None, or ``GAN_LAB_QUICK`` holds something
+            that is neither true nor false.
     """
+    if isinstance(quick, bool):
+        return quick
+    if quick is not None:
+        raise errors.UsageError(f"QUICK must be True, False or None. Received: QUICK={quick!r}")
     value = os.environ.get(QUICK_ENV, "").strip().lower()
-    choices = {
-        "": False,
-        "0": False,
-        "false": False,
-        "no": False,
-        "off": False,
-        "1": True,
-        "true": True,
-        "yes": True,
-        "on": True,
-    }
-    if value not in choices:
-        raise errors.UsageError(
-            f"{QUICK_ENV} must be 1 or 0 (or true/false). Received: {QUICK_ENV}={value!r}"
+    choices = {"1": True, "true": True, "yes": True, "on": True}
+    choices.update({"0": False, "false": False, "no": False, "off": False})
+    if value:
+        if value not in choices:
+            raise errors.UsageError(
+                f"{QUICK_ENV} must be 1 or 0 (or true/false). Received: {QUICK_ENV}={value!r}"
+            )
+        return choices[value]
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return False
+    print("No GPU found: quick mode (set QUICK = False to train in full mode here)")
+    if nvidia_driver_present():
+        print(
+            f"An NVIDIA driver is installed: `make install-gpu` lets TensorFlow use it{GPU_NEEDS}."
         )
-    return choices[value]
+    return True
 
 
 def _project_root() -> Path | None:
@@ -81,23 +92,24 @@ def data_root() -> Path:
     return _root(DATA_ENV, "data")
 
 
-def new_run_dir(name: str) -> Path:
-    """Create and return a fresh, timestamped run folder ``<output root>/<name>/<time>``.
+def new_run_dir(name: str, root: str | Path | None = None) -> Path:
+    """Create and return a fresh, timestamped run folder ``<root>/<name>/<time>``.
 
     A new folder per run means re-running a lesson never overwrites an earlier run's
     checkpoints, frames or GIF.
 
     Args:
         name: the lesson or experiment name, e.g. ``"dcgan"``.
+        root: the folder to create it under (default None: ``output_root()``).
 
     Raises:
-        NotAFolderError: if the output root exists but is not a folder.
+        NotAFolderError: if the root exists but is not a folder.
     """
-    root = output_root()
+    root = output_root() if root is None else Path(root).expanduser()
     if root.exists() and not root.is_dir():
         raise errors.NotAFolderError(
-            f"The output root {root} is a file, not a folder. Move it away or point "
-            f"{OUTPUT_ENV} at a folder."
+            f"The output root {root} is a file, not a folder. Move it away, give another "
+            f"root or point {OUTPUT_ENV} at a folder."
         )
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = root / name / stamp
@@ -151,21 +163,25 @@ def random_generator(seed: int | None = None):
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and TensorFlow's random generators with one call.
+    """Seed every random generator a run draws from.
 
-    This includes TensorFlow's global ``tf.random.Generator``, from which the train steps
-    and image pools split their own (checkpointed) generators.
+    ``keras.utils.set_random_seed`` seeds Python's, NumPy's and TensorFlow's global seeds
+    and Keras' own seed generator; it does not reset TensorFlow's global
+    ``tf.random.Generator``, from which the train steps and image pools split their own
+    (checkpointed) generators, so that one is seeded here too.
 
     Args:
         seed: any non-negative integer.
+
+    Raises:
+        UsageError: ``seed`` is not a non-negative integer.
     """
+    import keras
     import tensorflow as tf
 
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
-    random.seed(seed)
-    np.random.seed(seed)
-    tf.random.set_seed(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise errors.UsageError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+    keras.utils.set_random_seed(seed)
     tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
 
 
@@ -192,10 +208,27 @@ def describe_device() -> str:
             tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus
         ]
         return f"gan_lab: training on {len(gpus)} GPU(s): {', '.join(names)}"
+    hint = (
+        " An NVIDIA driver is installed but TensorFlow has no GPU support here: run "
+        f"`make install-gpu`{GPU_NEEDS}."
+        if nvidia_driver_present()
+        else ""
+    )
     return (
         f"gan_lab: WARNING no GPU found, training runs on the CPU ({os.cpu_count()} cores). "
-        "Quick mode is fine here; full-mode runs take hours instead of minutes."
+        "Quick mode is fine here; full-mode runs take hours instead of minutes." + hint
     )
+
+
+GPU_NEEDS = " (TensorFlow 2.21's CUDA 12 build needs NVIDIA driver 525.60.13 or newer)"
+"""What ``make install-gpu`` needs of the machine: tensorflow[and-cuda] 2.21 brings CUDA
+12.5 and cuDNN 9 (tf.sysconfig.get_build_info()); CUDA 12 runs on drivers >= 525.60.13
+(NVIDIA's CUDA minor-version compatibility)."""
+
+
+def nvidia_driver_present() -> bool:
+    """Whether this machine has an NVIDIA driver loaded (whatever TensorFlow sees)."""
+    return Path("/proc/driver/nvidia/version").is_file()
 
 
 # oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) under which oneDNN has no bf16 kernels: with one of
@@ -212,7 +245,8 @@ _ISAS_WITHOUT_BF16 = (
 )
 
 
-def _cpu_has_bf16() -> bool:
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions (AVX512-BF16 or AMX) that oneDNN may use."""
     if os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper() in _ISAS_WITHOUT_BF16:
         return False
     try:
@@ -241,27 +275,25 @@ def default_precision() -> str:
             if capability >= (8, 0)
             else ("mixed_float16" if capability >= (7, 0) else "float32")
         )
-    return "mixed_bfloat16" if _cpu_has_bf16() else "float32"
+    return "mixed_bfloat16" if cpu_has_bf16() else "float32"
 
 
-def set_precision(precision: str | None = None) -> str:
+def set_precision(precision: str) -> str:
     """Set Keras' global dtype policy for the models built afterwards; return its name.
 
     Args:
         precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``, or ``"auto"``
             (``default_precision()``: float32 on CPUs without bf16 support, the fastest
-            correct choice elsewhere). Default: ``GAN_LAB_PRECISION``, else ``"auto"``.
-            Under the mixed policies layers compute in 16 bits and keep float32 weights;
-            normalization statistics, the generators' last activation and every loss stay
-            in float32. Use ``training.adam`` for optimizers: under mixed_float16 it adds
-            loss scaling.
+            correct choice elsewhere). Under the mixed policies layers compute in 16 bits
+            and keep float32 weights; normalization statistics, the generators' last
+            activation and every loss stay in float32. Use ``optim.adam`` for optimizers:
+            under mixed_float16 it adds loss scaling.
 
     Raises:
         UsageError: an unknown precision.
     """
     import keras
 
-    precision = precision or os.environ.get(PRECISION_ENV, "auto")
     if precision == "auto":
         precision = default_precision()
     if precision not in PRECISIONS:
@@ -286,20 +318,26 @@ def precision_policy(precision: str) -> Iterator[None]:
         keras.mixed_precision.set_global_policy(before)
 
 
-def setup(seed: int, precision: str | None = None, *, quick: bool) -> str:
-    """Start a lesson: seed every generator, set the precision, and print the device,
-    precision and mode in use. Returns the precision set.
+def setup(config: Mapping) -> str:
+    """Start a run or lesson from its settings: seed every generator, turn on op
+    determinism if asked, set the precision, and print the device and precision in use.
 
     Args:
-        seed: seed of Python's, NumPy's and TensorFlow's generators.
-        precision: see ``set_precision``.
-        quick: the lesson's mode, as its parameters cell (or a run's settings) says; only
-            printed here: every loader is told the mode explicitly too.
+        config: the settings (``recipes.defaults``); reads ``seed`` (see
+            ``seed_everything``), ``precision`` (see ``set_precision``) and, if present,
+            ``deterministic``: True makes TensorFlow's ops deterministic
+            (``tf.config.experimental.enable_op_determinism``: a resumed run then equals an
+            uninterrupted one bit for bit, at some speed).
+
+    Returns:
+        The precision set, e.g. ``"float32"`` when ``precision`` was ``"auto"``.
     """
-    seed_everything(seed)
+    import tensorflow as tf
+
+    seed_everything(config["seed"])
+    if config.get("deterministic"):
+        tf.config.experimental.enable_op_determinism()
     enable_gpu_memory_growth()
-    precision = set_precision(precision)
+    precision = set_precision(config["precision"])
     print(describe_device() + f" Precision: {precision}.")
-    mode = "QUICK (small synthetic data)" if quick else "FULL (real datasets)"
-    print(f"gan_lab: mode {mode}; outputs under {output_root()}; data under {data_root()}")
     return precision

@@ -1,8 +1,13 @@
-"""Train steps: one function per kind of GAN, plugged into ``training.Trainer``.
+"""Train steps: one function per kind of GAN, for ``training.Trainer``.
 
 A ``make_*_step`` returns a plain Python function ``step(batch) -> dict of scalar
 losses``; the Trainer compiles it with ``tf.function``. Steps read the batch size from
 the batch (never from a global) and pass ``training=True`` explicitly.
+
+The same role has the same log key in every step: ``d_loss`` (the discriminator's or
+critic's objective), ``g_loss`` (the generator's), parts prefixed ``g_``/``d_`` (e.g.
+``g_l1``, ``g_cycle``, ``d_gp``), ``d_real``/``d_fake`` (D's mean probability for real and
+generated samples) and ``w_estimate`` (WGAN-GP's critic gap).
 """
 
 from __future__ import annotations
@@ -40,6 +45,16 @@ def _build(*pairs) -> None:
 def _apply(tape, scaled_loss, model, optimizer):
     grads = tape.gradient(scaled_loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+
+def _gan_logs(d_loss, g_loss, real_logits, fake_logits) -> dict:
+    """The losses and D's mean verdicts (probability "real") on real and generated samples."""
+    return {
+        "d_loss": d_loss,
+        "g_loss": g_loss,
+        "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
+        "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
+    }
 
 
 def make_gan_step(
@@ -88,12 +103,7 @@ def make_gan_step(
             d_scaled = _for_gradients(d_loss, d_optimizer)
         _apply(g_tape, g_scaled, generator, g_optimizer)
         _apply(d_tape, d_scaled, discriminator, d_optimizer)
-        return {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
-            "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
-        }
+        return _gan_logs(d_loss, g_loss, real_logits, fake_logits)
 
     step.trackables = {"noise_rng": rng}
     return step
@@ -162,12 +172,7 @@ def make_alternating_gan_step(
             g_loss = losses.generator_loss(discriminator(fake, training=True))
             g_scaled = _for_gradients(g_loss, g_optimizer)
         _apply(tape, g_scaled, generator, g_optimizer)
-        return {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
-            "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
-        }
+        return _gan_logs(d_loss, g_loss, real_logits, fake_logits)
 
     step.trackables = {"noise_rng": rng}
     return step
@@ -178,28 +183,52 @@ def make_wgan_gp_step(
     critic: keras.Model,
     g_optimizer: keras.optimizers.Optimizer,
     c_optimizer: keras.optimizers.Optimizer,
-    gp_weight: float = 10.0,
-    n_critic: int = 5,
+    *,
+    gp_weight: float,
+    n_critic: int,
     seed: int | None = None,
 ) -> Callable[[tf.Tensor], dict]:
-    """The WGAN-GP step: ``n_critic`` critic updates, then one generator update.
+    """The WGAN-GP step: ``n_critic`` critic updates, each on its own real batch, then one
+    generator update against the updated critic.
 
     The Wasserstein-1 distance is the supremum of E[f(x)] - E[f(G(z))] over all
     1-Lipschitz critics f; the gradient penalty pushes the critic towards 1-Lipschitz, so
     its gap is (up to how well it is trained and how Lipschitz it really is) a lower
-    bound of that distance, not the distance itself. Each critic update uses the same real
-    batch with fresh noise and fresh interpolation points (the paper draws a new real
-    batch each time; on toy data that sample the same distribution, this is equivalent in
-    expectation).
+    bound of that distance, not the distance itself. Every critic update draws fresh
+    noise and fresh interpolation points and uses a real batch no other update of the
+    step sees, as Algorithm 1 of the paper does.
+
+    Args:
+        generator: maps noise (batch, latent_dim) to samples.
+        critic: maps samples to scores (batch, 1), no sigmoid.
+        g_optimizer, c_optimizer: one optimizer per network (the paper: Adam with
+            learning rate 1e-4, beta_1 0, beta_2 0.9).
+        gp_weight: weight lambda of the gradient penalty (the paper: 10).
+        n_critic: critic updates per generator update (the paper: 5).
+        seed: seed of the step's noise generator (default: split off the global one).
 
     Returns:
-        ``step(real) -> {"c_loss", "g_loss", "gp", "w_estimate"}``, where ``w_estimate``
-        = E[f(x)] - E[f(G(z))] is the last critic update's gap on its batch.
+        ``step(real) -> {"d_loss", "g_loss", "d_gp", "w_estimate"}``, where ``real`` holds
+        the step's ``n_critic`` real batches stacked on axis 1, (batch, n_critic, ...),
+        ``real[:, k]`` being critic update k's batch (``data.toy_dataset(...,
+        batches_per_step=n_critic)``; batch axis first, so a ``tf.distribute`` strategy
+        splits it like any other batch); with ``n_critic=1``, one batch (batch, ...).
+        ``d_loss`` (the critic's objective with its penalty), ``d_gp`` (the penalty before
+        weighting) and ``w_estimate`` (E[f(x)] - E[f(G(z))]) belong to the last critic
+        update: one critic, the one before that update, on that update's real and
+        generated batches (the authors' ``gan_toy.py`` logs its critic cost the same
+        way). ``g_loss`` is computed with the critic after all its updates.
+
+    Raises:
+        ValueError: ``n_critic`` is not a positive integer, or ``real`` does not hold
+            ``n_critic`` batches.
 
     Reference:
         Gulrajani et al., "Improved Training of Wasserstein GANs", 2017, Algorithm 1
-        (lambda 10, n_critic 5, Adam(1e-4, beta_1=0, beta_2=0.9); the authors' toy script
-        ``gan_toy.py`` uses beta_1=0.5 and lambda 0.1). Pass the optimizers you want.
+        (lambda 10, n_critic 5, Adam(1e-4, beta_1=0, beta_2=0.9), a new real batch, noise
+        and interpolation points for every critic update). The authors' toy script
+        ``gan_toy.py`` (igul222/improved_wgan_training) also draws a new real batch for
+        each critic iteration; it uses beta_1 0.5 and lambda 0.1.
     """
     if not isinstance(n_critic, int) or n_critic < 1:
         raise ValueError(f"n_critic must be a positive integer. Received: n_critic={n_critic!r}")
@@ -208,28 +237,36 @@ def make_wgan_gp_step(
     rng = runtime.random_generator(seed)  # saved in checkpoints via step.trackables
 
     def step(real):
-        batch = tf.shape(real)[0]
-        for _ in range(n_critic):  # unrolled at trace time
-            fake = generator(rng.normal([batch, latent_dim]), training=True)
+        shape = real.shape
+        if n_critic == 1:
+            batches = [real]
+        elif shape.rank is not None and (shape.rank < 3 or shape[1] not in (None, n_critic)):
+            raise ValueError(
+                f"The WGAN-GP step takes {n_critic} real batches a step, stacked as (batch, "
+                f"n_critic={n_critic}, ...). Received: shape {shape}"
+            )
+        else:
+            batches = [real[:, k] for k in range(n_critic)]
+        size = tf.shape(batches[0])[0]
+        for real_k in batches:  # one critic update per real batch, unrolled at trace time
+            fake = generator(rng.normal([size, latent_dim]), training=True)
             with tf.GradientTape() as tape:
-                real_scores = critic(real, training=True)
-                fake_scores = critic(fake, training=True)
-                gp = losses.gradient_penalty(critic, real, fake, rng=rng)
-                c_loss = losses.wasserstein_critic_loss(real_scores, fake_scores) + gp_weight * gp
-                c_scaled = _for_gradients(c_loss, c_optimizer)
-            _apply(tape, c_scaled, critic, c_optimizer)
+                real_scores = tf.cast(critic(real_k, training=True), tf.float32)
+                fake_scores = tf.cast(critic(fake, training=True), tf.float32)
+                gp = losses.gradient_penalty(critic, real_k, fake, rng=rng)
+                d_loss = losses.wasserstein_critic_loss(real_scores, fake_scores) + gp_weight * gp
+                d_scaled = _for_gradients(d_loss, c_optimizer)
+            _apply(tape, d_scaled, critic, c_optimizer)
         with tf.GradientTape() as tape:
-            fake = generator(rng.normal([batch, latent_dim]), training=True)
-            fake_scores = critic(fake, training=True)
-            g_loss = losses.wasserstein_generator_loss(fake_scores)
+            fake = generator(rng.normal([size, latent_dim]), training=True)
+            g_loss = losses.wasserstein_generator_loss(critic(fake, training=True))
             g_scaled = _for_gradients(g_loss, g_optimizer)
         _apply(tape, g_scaled, generator, g_optimizer)
         return {
-            "c_loss": c_loss,
+            "d_loss": d_loss,
             "g_loss": g_loss,
-            "gp": gp,
-            "w_estimate": tf.reduce_mean(real_scores)
-            - tf.reduce_mean(tf.cast(fake_scores, tf.float32)),
+            "d_gp": gp,
+            "w_estimate": tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores),
         }
 
     step.trackables = {"noise_rng": rng}
@@ -241,8 +278,9 @@ def make_pix2pix_step(
     discriminator: keras.Model,
     g_optimizer: keras.optimizers.Optimizer,
     d_optimizer: keras.optimizers.Optimizer,
-    l1_weight: float = 100.0,
-    gan_weight: float = 1.0,
+    *,
+    l1_weight: float,
+    gan_weight: float,
 ) -> Callable[[tuple], dict]:
     """The pix2pix step: a conditional GAN plus L1, from one (input, target) batch.
 
@@ -250,11 +288,20 @@ def make_pix2pix_step(
     learns whether the output fits its input, patch by patch. With ``gan_weight=0`` the
     step is the paper's L1-only ablation and D is neither used nor updated.
 
+    Args:
+        generator: maps input images to output images.
+        discriminator: maps ``[input, image]`` pairs to patch logits.
+        g_optimizer, d_optimizer: one optimizer per network.
+        l1_weight: weight lambda of the L1 term (the paper: 100).
+        gan_weight: weight of the adversarial term (the paper: 1; 0 for L1 only).
+
     Returns:
-        ``step((input, target)) -> {"gen_total", "gen_gan", "gen_l1", "disc"}``.
+        ``step((input, target)) -> {"g_loss", "g_adv", "g_l1", "d_loss"}``: G's total
+        objective, its adversarial and (unweighted) L1 parts, and D's loss (0 without D).
 
     Reference:
-        Isola et al. 2017; TF tutorial "pix2pix" (lambda 100, Adam(2e-4, beta_1=0.5)).
+        Isola et al. 2017; TF tutorial "pix2pix" (lambda 100, Adam with learning rate
+        0.0002 and beta_1 0.5).
     """
     adversarial = bool(gan_weight)
     _build((g_optimizer, generator), *([(d_optimizer, discriminator)] if adversarial else []))
@@ -281,7 +328,7 @@ def make_pix2pix_step(
         _apply(g_tape, g_scaled, generator, g_optimizer)
         if adversarial:
             _apply(d_tape, d_scaled, discriminator, d_optimizer)
-        return {"gen_total": total, "gen_gan": gan, "gen_l1": l1, "disc": disc}
+        return {"g_loss": total, "g_adv": gan, "g_l1": l1, "d_loss": disc}
 
     return step
 
@@ -294,9 +341,10 @@ def make_cyclegan_step(
     optimizers: dict,
     pool_x=None,
     pool_y=None,
-    lambda_cycle: float = 10.0,
-    lambda_identity: float = 0.5,
-    adversarial: str = "lsgan",
+    *,
+    lambda_cycle: float,
+    lambda_identity: float,
+    adversarial: str,
 ) -> Callable[[tuple], dict]:
     """The CycleGAN step: update G, F, D_X and D_Y from one unpaired (x, y) batch.
 
@@ -322,14 +370,16 @@ def make_cyclegan_step(
     Args:
         g, f, d_x, d_y: the four networks.
         optimizers: ``{"g": ..., "f": ..., "d_x": ..., "d_y": ...}``, one per network.
-        pool_x, pool_y: ``training.ImagePool`` of past F(y) and G(x), or None.
-        lambda_cycle: weight of the cycle loss (default 10).
-        lambda_identity: identity weight as a fraction of ``lambda_cycle`` (default 0.5).
-        adversarial: "lsgan" (default, as the paper) or "bce".
+        pool_x, pool_y: ``image_pool.ImagePool`` of past F(y) and G(x), or None.
+        lambda_cycle: weight of the cycle loss (the paper: 10).
+        lambda_identity: identity weight as a fraction of ``lambda_cycle`` (the paper: 0.5).
+        adversarial: "lsgan" (the paper) or "bce".
 
     Returns:
-        ``step((x, y)) -> {"g_total", "f_total", "g_gan", "f_gan", "cycle", "identity",
-        "d_x", "d_y"}``.
+        ``step((x, y)) -> {"g_loss", "d_loss", "g_adv", "g_cycle", "g_identity", "d_x",
+        "d_y"}``: ``g_loss`` is the generators' joint objective (junyanz's ``loss_G``:
+        both adversarial terms, the weighted cycle and identity terms), ``d_loss`` =
+        D_X's + D_Y's loss; the parts are unweighted sums over both directions.
     """
     if adversarial not in losses.ADVERSARIAL_LOSSES:
         raise ValueError(
@@ -370,13 +420,13 @@ def make_cyclegan_step(
             }
         for key, model in [("g", g), ("f", f), ("d_x", d_x), ("d_y", d_y)]:
             _apply(tape, scaled[key], model, optimizers[key])
+        identity = identity_g + identity_f
         return {
-            "g_total": g_total,
-            "f_total": f_total,
-            "g_gan": g_gan,
-            "f_gan": f_gan,
-            "cycle": cycle,
-            "identity": identity_g + identity_f,
+            "g_loss": g_gan + f_gan + lambda_cycle * cycle + w_identity * identity,
+            "d_loss": d_x_loss + d_y_loss,
+            "g_adv": g_gan + f_gan,
+            "g_cycle": cycle,
+            "g_identity": identity,
             "d_x": d_x_loss,
             "d_y": d_y_loss,
         }

@@ -3,6 +3,8 @@ process is the point. Commands that only read a run (translate, export, sample, 
 checks) get a hand-written run folder of small untrained models (conftest.write_run);
 only the tests of training itself train (a few steps, marked slow)."""
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -23,6 +25,17 @@ y = np.asarray(model(x))
 assert "gan_lab" not in sys.modules, "loading needed gan_lab"
 print(model.name, y.shape, float(np.abs(y).max()))
 """
+
+
+@pytest.fixture
+def untrained_run(untrained_run):
+    """conftest's hand-written run folder; what building it prints is not a command's."""
+
+    def quietly(model, **changes):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return untrained_run(model, **changes)
+
+    return quietly
 
 
 @pytest.fixture
@@ -59,10 +72,37 @@ def test_every_command_has_help_with_an_example(capsys):
         assert "example" in text and f"gan-lab {command}" in text
 
 
+NO_TENSORFLOW = """
+import sys
+from gan_lab import cli
+
+for argv in ([], ["--help"], ["train", "--help"], ["export", "--help"], ["train", "gan"]):
+    try:
+        cli.main(argv)
+    except SystemExit:
+        pass
+code = cli.main(["train", "dcgan", "--set", "learning_rate=fast"])
+assert code == 2, code
+heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
+print("imported:", heavy)
+"""
+
+
+def test_help_and_argument_errors_do_not_import_tensorflow():
+    done = subprocess.run(
+        [sys.executable, "-c", NO_TENSORFLOW], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "imported: []" in done.stdout
+    assert "learning_rate must be a number. Received: learning_rate='fast'" in done.stderr
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["train", "stylegan"], "invalid choice: 'stylegan'"),
+        (["train", "dcgan", "--set", "learning_rate"], "expected KEY=VALUE, got 'learning_rate'"),
+        (["train", "dcgan", "--quick", "--full"], "not allowed with argument"),
         (["train", "dcgan", "--steps", "0"], "expected a positive integer, got '0'"),
         (["train", "dcgan", "--steps", "ten"], "expected a positive integer, got 'ten'"),
         (["train", "dcgan", "--steps", "5", "--epochs", "2"], "not allowed with argument"),
@@ -80,16 +120,48 @@ def test_wrong_arguments_exit_2_with_the_reason(argv, message, capsys):
 
 
 @pytest.mark.slow
+def test_unknown_setting_is_named_with_the_known_ones(capsys):
+    assert cli.main(["train", "toy", "--set", "learning_rat=1e-3"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "toy has no setting learning_rat. Its settings:" in line and "learning_rate" in line
+
+
+def test_set_values_are_json_else_text():
+    assert cli._setting("learning_rate=1e-4") == ("learning_rate", 1e-4)
+    assert cli._setting("deterministic=true") == ("deterministic", True)
+    assert cli._setting("n_blocks=null") == ("n_blocks", None)
+    assert cli._setting("ring_seeds=[0, 1]") == ("ring_seeds", [0, 1])
+    assert cli._setting("generator=unet") == ("generator", "unet")
+    assert cli._setting("data_dir=/data/a=b") == ("data_dir", "/data/a=b")
+
+
+def test_auto_strategy_falls_back_to_one_device_when_the_batch_does_not_split(monkeypatch, capsys):
+    import tensorflow as tf
+
+    real = tf.config.list_physical_devices
+    monkeypatch.setattr(
+        tf.config,
+        "list_physical_devices",
+        lambda kind=None: ["GPU:0", "GPU:1"] if kind == "GPU" else real(kind),
+    )
+    assert cli._strategy("auto", 1) is None  # pix2pix's batch of 1 on two GPUs
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert "a batch of 1 does not split across 2 GPUs: training on one" in line
+
+
+@pytest.mark.slow
 def test_train_dcgan_summary_then_sample_gif_export(env, capsys):
-    summary = train("dcgan", capsys=capsys)
+    summary = train("dcgan", "--set", "learning_rate=1e-4", capsys=capsys)
     assert summary["steps"] == 4 and summary["synthetic_data"] is True
+    assert summary["verdict"].startswith("Training")
     assert 0.0 <= summary["metric"]["confident_share_generated"] <= 1.0
     # The judge itself works: an untrained 10-class judge is confident (p >= 0.9) on almost
     # no digit; the quick-mode judge is on ~0.77 of real ones (a training outcome: varies
     # by CPU, so the bound is loose).
     assert summary["metric"]["confident_share_real"] > 0.5
     run = Path(summary["run_dir"])
-    assert json.loads((run / "run.json").read_text())["model"] == "dcgan"
+    settings = json.loads((run / "run.json").read_text())
+    assert (settings["model"], settings["learning_rate"]) == ("dcgan", 1e-4)
     assert Image.open(summary["gif"]).n_frames >= 2
 
     assert cli.main(["sample", str(run), "-n", "5"]) == 0
@@ -108,6 +180,29 @@ def test_train_dcgan_summary_then_sample_gif_export(env, capsys):
     exported = json.loads(capsys.readouterr().out)["exported"]["generator"]
     assert exported["max_error_vs_checkpoint"] <= 1e-4  # recipes.EXPORT_TOLERANCE
     assert Path(exported["saved_model"], "saved_model.pb").is_file()
+    assert exported["signatures"] == ["serve"]
+
+
+@pytest.mark.slow
+def test_exported_pix2pix_serves_both_protocols(env, capsys, untrained_run):
+    import tensorflow as tf
+
+    from gan_lab import models, runs
+
+    run = untrained_run("pix2pix")
+    assert cli.main(["export", str(run)]) == 0
+    exported = json.loads(capsys.readouterr().out)["exported"]["generator"]
+    assert exported["signatures"] == ["serve", "serve_paper"]
+    served = tf.saved_model.load(exported["saved_model"])
+    assert set(served.signatures) == {"serving_default", "serve", "serve_paper"}
+    generator = runs.restore_generators(run, runs.read_run(run))["generator"]
+    images = np.random.default_rng(1).uniform(-1, 1, (3, 32, 32, 3)).astype("float32")
+    # the paper's protocol: the numbers gan_lab reports and `gan-lab translate` uses
+    paper = served.serve_paper(images).numpy()
+    np.testing.assert_allclose(paper, models.pix2pix_translate(generator, images), atol=1e-4)
+    inference = served.serve(images).numpy()  # Keras' inference mode
+    np.testing.assert_allclose(inference, generator(images, training=False), atol=1e-4)
+    assert np.abs(paper - inference).max() > 1e-2  # two protocols, two answers
 
 
 @pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
@@ -160,7 +255,11 @@ def test_console_script_trains_toy_and_prints_plain_progress(env):
     done = run_cli("train", "toy", "--quick", "--steps", "40", "--seed", "1")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "step 40/40" in done.stdout  # plain lines, not a progress bar, when piped
-    assert "modes_covered" in done.stdout and "run folder:" in done.stdout
+    assert "gan_lab: training 40 steps of plain GAN" in done.stdout  # the measured estimate
+    assert "worker" not in done.stdout  # one process: nothing about workers
+    summary = done.stdout.split("\n\n")[-1]  # the verdict sentence, not raw keys
+    assert "of the 8 modes of the ring" in summary and "modes_covered" not in summary
+    assert "run folder:" in summary
 
 
 @pytest.mark.slow
@@ -218,7 +317,9 @@ def test_translate_input_problems_are_named_and_nothing_is_written(env, capsys, 
 def test_resume_cannot_change_the_architecture(env, capsys, untrained_run):
     run = str(untrained_run("pix2pix"))
     assert cli.main(["train", "pix2pix", "--resume", run, "--image-size", "128"]) == 2
-    assert "cannot change image_size" in capsys.readouterr().err
+    assert "cannot change image_size=32 (given 128)" in capsys.readouterr().err
+    assert cli.main(["train", "pix2pix", "--resume", run, "--set", "lambda_l1=10"]) == 2
+    assert "cannot change lambda_l1=100.0 (given 10)" in capsys.readouterr().err
 
 
 def test_checkpoint_of_another_architecture_is_refused(env, capsys, untrained_run):
@@ -234,3 +335,5 @@ def test_image_size_must_suit_the_unet(env, capsys):
     assert cli.main(["train", "pix2pix", "--quick", "--image-size", "50"]) == 2
     assert "must be a power of 2" in capsys.readouterr().err
     assert not os.path.exists(env / "outputs" / "cli_pix2pix")
+    assert cli.main(["train", "pix2pix", "--quick", "--set", "image_size=50.0"]) == 2
+    assert "image_size must be an integer" in capsys.readouterr().err

@@ -41,15 +41,17 @@ def test_synthetic_digits_are_deterministic_and_balanced():
     assert a.max() > 150 and a.mean() < 80  # bright strokes on a dark background
 
 
-def test_quick_mode_dataset_is_labelled_scaled_and_deterministic(capsys):
-    ds = data.load_mnist(batch_size=32, quick=True, seed=3)
-    assert "SYNTHETIC" in capsys.readouterr().out
-    first = next(iter(ds)).numpy()
+def test_quick_mode_batches_are_labelled_scaled_and_deterministic(capsys):
+    digits = data.load_digits("test", quick=True, seed=3)
+    assert digits.synthetic and "SYNTHETIC" in capsys.readouterr().out
+
+    def first_batch():
+        return next(iter(data.to_dataset(digits.images, 32, seed=3))).numpy()
+
+    first = first_batch()
     assert first.shape == (32, 28, 28, 1) and first.dtype == np.float32
     assert first.min() >= -1.0 and first.max() <= 1.0 and first.min() == -1.0
-    again = next(iter(data.load_mnist(batch_size=32, quick=True, seed=3))).numpy()
-    np.testing.assert_array_equal(first, again)  # exact: the same seeded uint8 pipeline
-    assert data.load_digits("train", quick=True).synthetic
+    np.testing.assert_array_equal(first, first_batch())  # the same seeded pipeline
 
 
 def test_dataset_with_labels_yields_pairs():
@@ -126,6 +128,21 @@ def test_mnist_from_placed_idx_files(tmp_path):
     assert not got.synthetic and "real" in got.source
 
 
+def test_mnist_from_keras_cache_when_it_is_the_same_file(tmp_path, monkeypatch):
+    from gan_lab.data import digits
+
+    x = np.full((2, 28, 28), 7, np.uint8)
+    cached = tmp_path / "keras_home" / "datasets" / "mnist.npz"  # conftest's KERAS_HOME
+    cached.parent.mkdir(parents=True)
+    np.savez(cached, x_train=x, y_train=np.arange(2), x_test=x[:1], y_test=np.zeros(1))
+    with pytest.raises(data.DatasetNotFoundError, match="Keras' cache: another file"):
+        data.mnist_arrays("train", data_dir=tmp_path / "empty", download_missing=False)
+    monkeypatch.setattr(digits, "MNIST_SHA256", data.sha256_of(cached))  # now Keras' file
+    got = data.mnist_arrays("train", data_dir=tmp_path / "empty", download_missing=False)
+    np.testing.assert_array_equal(got.images[..., 0], x)
+    assert "Keras' cache" in got.source and not (tmp_path / "empty").exists()  # no copy
+
+
 def test_missing_labels_file_is_reported(tmp_path):
     fake_mnist_idx(tmp_path / "m")
     (tmp_path / "m" / "t10k-labels-idx1-ubyte.gz").unlink()
@@ -135,10 +152,10 @@ def test_missing_labels_file_is_reported(tmp_path):
 
 def test_offline_full_mode_fails_fast_with_clear_error(tmp_path):
     with pytest.raises(data.DatasetNotFoundError) as info:
-        data.load_mnist("train", quick=False)  # full mode, empty data dir, download refused
+        data.load_digits("train", quick=False)  # full mode, empty data dir, download refused
     message = str(info.value)
     assert str(tmp_path / "data" / "mnist") in message
-    assert "127.0.0.1" in message and "GAN_LAB_QUICK=1" in message
+    assert "127.0.0.1" in message and "quick mode" in message
     assert not (tmp_path / "data" / "mnist").exists()  # no empty cache folder left behind
 
 
@@ -158,6 +175,15 @@ def test_download_verified_file_lands(tmp_path):
         source.as_uri(), tmp_path / "cache" / "f.bin", sha256=data.sha256_of(source)
     )
     assert target.read_bytes() == b"payload"
+
+
+def test_download_shows_its_size_and_progress(tmp_path, capsys):
+    source = tmp_path / "served.bin"
+    source.write_bytes(b"x" * 3000)
+    data.download(source.as_uri(), tmp_path / "cache" / "f.bin")
+    out, err = capsys.readouterr()
+    assert f"downloading {source.as_uri()}" in out
+    assert "100%" in err and "3.00k/3.00k" in err  # tqdm: bytes done / total
 
 
 # ------------------------------------------------------------------ toy distributions

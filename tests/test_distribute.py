@@ -50,12 +50,12 @@ SCRIPT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras, numpy as np
-    from gan_lab import models, steps, training
+    from gan_lab import models, optim, steps, training
 
     OPTIMIZERS = {
         "sgd": lambda: keras.optimizers.SGD(1.0),  # weight change = -(summed gradient)
         "keras": lambda: keras.optimizers.Adam(1e-2),
-        "fused": lambda: training.FusedAdam(1e-2),
+        "fused": lambda: optim.FusedAdam(1e-2),
     }
 
     def build(kind):
@@ -73,8 +73,8 @@ SCRIPT = textwrap.dedent(
             g, d, go, do = build(kind)
             step = steps.make_gan_step(g, d, go, do)
         parts = {"g": g, "d": d, "go": go, "do": do}
-        trainer = training.Trainer(step, tempfile.mkdtemp(), parts,
-                                   strategy=strategy, log_every=1)
+        trainer = training.Trainer(step, tempfile.mkdtemp(), parts, strategy=strategy,
+                                   sample_every=1, log_every=1, checkpoint_every=1)
         history = trainer.fit(dataset, steps=1, progress=False)
         return {
             "weights": [w.numpy().tolist() for w in g.weights + d.weights],

@@ -1,7 +1,7 @@
 """Faults: kill -9 mid-step and mid-save, faithful resume, a full disk, NaN losses.
 
 Training runs in subprocesses (the kills are real SIGKILLs) with TensorFlow's op
-determinism on (GAN_LAB_DETERMINISTIC=1), so "resumed" and "uninterrupted" can be
+determinism on (the setting ``deterministic``), so "resumed" and "uninterrupted" can be
 compared weight by weight.
 """
 
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_lab import training
+from gan_lab import checkpoints, training
 
-STEPS = ["--steps", "300", "--checkpoint-every", "50", "--seed", "3"]
+STEPS = ["--steps", "300", "--checkpoint-every", "50", "--seed", "3", "--set", "deterministic=true"]
 KILL_IN_THIRD_SAVE = """
 import os, signal, sys
 import tensorflow as tf
@@ -43,11 +43,7 @@ sys.exit(cli.main(sys.argv[1:]))
 
 def env(tmp_path, name):
     """No GAN_LAB_QUICK: `train --quick` says it, and a resume takes it from run.json."""
-    return {
-        **os.environ,
-        "GAN_LAB_OUTPUT_DIR": str(tmp_path / name),
-        "GAN_LAB_DETERMINISTIC": "1",
-    }
+    return {**os.environ, "GAN_LAB_OUTPUT_DIR": str(tmp_path / name)}
 
 
 def gan_lab(args, environ, script=None):
@@ -91,7 +87,7 @@ def straight(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("straight")
     done = gan_lab(["train", "toy", "--quick", *STEPS], env(tmp, "out"))
     assert done.returncode == 0, done.stderr[-3000:]
-    return weights(training.find_checkpoints(run_dir(tmp / "out"))[-1])
+    return weights(checkpoints.find(run_dir(tmp / "out"))[-1])
 
 
 @pytest.mark.slow
@@ -110,7 +106,7 @@ def test_kill_mid_step_then_resume_equals_uninterrupted_run(tmp_path, straight):
             break
     assert proc.wait(timeout=120) == -signal.SIGKILL
     run = run_dir(tmp_path / "out")
-    saved = training.find_checkpoints(run)
+    saved = checkpoints.find(run)
     assert saved and saved[-1] < str(run / "checkpoints" / "step_000300")
     killed_at = int(Path(saved[-1]).parent.name.split("_")[1])
     assert 100 <= killed_at < 300
@@ -118,7 +114,7 @@ def test_kill_mid_step_then_resume_equals_uninterrupted_run(tmp_path, straight):
     done = gan_lab(["train", "toy", "--resume", str(run), "--steps", "300"], environ)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "step 15/300" not in done.stdout and "step 300/300" in done.stdout  # continued
-    assert_same(weights(training.find_checkpoints(run)[-1]), straight)
+    assert_same(weights(checkpoints.find(run)[-1]), straight)
 
 
 @pytest.mark.slow
@@ -127,17 +123,17 @@ def test_kill_mid_save_keeps_previous_checkpoint_and_resume_is_faithful(tmp_path
     killed = gan_lab(["train", "toy", "--quick", *STEPS], environ, script=KILL_IN_THIRD_SAVE)
     assert killed.returncode == -signal.SIGKILL
     run = run_dir(tmp_path / "out")
-    assert [Path(c).parent.name for c in training.find_checkpoints(run)] == [
+    assert [Path(c).parent.name for c in checkpoints.find(run)] == [
         "step_000050",
         "step_000100",
     ]
     assert (run / "checkpoints" / ".partial-step_000150").is_dir()  # the torn save
-    weights(training.find_checkpoints(run)[-1])  # the previous checkpoint loads
+    weights(checkpoints.find(run)[-1])  # the previous checkpoint loads
 
     done = gan_lab(["train", "toy", "--resume", str(run), "--steps", "300"], environ)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not list((run / "checkpoints").glob(".partial-*"))  # cleaned up
-    assert_same(weights(training.find_checkpoints(run)[-1]), straight)
+    assert_same(weights(checkpoints.find(run)[-1]), straight)
 
 
 RESUME_EVERY_KIND = """
@@ -154,14 +150,15 @@ def trainer(name, resume=False):
         config["max_filters"] = 16
     runtime.seed_everything(0)
     e = recipes.build(config)
-    t = training.Trainer(e.step, f"{root}/{name}", e.trackables, checkpoint_every=3,
-                         resume=resume, compile=False)  # eager: 3 compiles cost ~40 s CPU
+    t = training.Trainer(e.train_step, f"{root}/{name}", e.trackables, sample_every=6,
+                         log_every=3, checkpoint_every=3, resume=resume,
+                         compile=False)  # eager: 3 compiles cost ~40 s CPU
     return t, e
 
-t, e = trainer("straight"); t.fit(e.dataset, steps=6, progress=False)
+t, e = trainer("straight"); t.fit(e.batches, steps=6, progress=False)
 print("STRAIGHT", t.latest_checkpoint)
-t, e = trainer("split"); t.fit(e.dataset, steps=3, progress=False)
-t, e = trainer("split", resume=True); t.fit(e.dataset, steps=6, progress=False)
+t, e = trainer("split"); t.fit(e.batches, steps=3, progress=False)
+t, e = trainer("split", resume=True); t.fit(e.batches, steps=6, progress=False)
 print("RESUMED", t.latest_checkpoint)
 """
 
@@ -191,12 +188,13 @@ from gan_lab import recipes, runtime, training
 runtime.seed_everything(0)
 e = recipes.build({**recipes.defaults("toy", True), "steps": 30})
 run = Path(sys.argv[1])
-t = training.Trainer(e.step, run, e.trackables, checkpoint_every=10)
-t.fit(e.dataset, steps=20, progress=False)
+t = training.Trainer(e.train_step, run, e.trackables, sample_every=30, log_every=10,
+                     checkpoint_every=10)
+t.fit(e.batches, steps=20, progress=False)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit: writes fail like a full disk
 resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, resource.RLIM_INFINITY))
 try:
-    t.fit(e.dataset, steps=30, progress=False)
+    t.fit(e.batches, steps=30, progress=False)
 except OSError as error:
     print("ERROR:", error)
 """
@@ -211,12 +209,12 @@ def test_full_disk_gives_an_error_and_keeps_the_last_checkpoint(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ERROR: Could not write the checkpoint of step 30" in done.stdout
     assert "previous checkpoint" in done.stdout and "step_000020" in done.stdout
-    assert [Path(c).parent.name for c in training.find_checkpoints(run)] == [
+    assert [Path(c).parent.name for c in checkpoints.find(run)] == [
         "step_000010",
         "step_000020",
     ]
     assert not list((run / "checkpoints").glob(".partial-*"))
-    weights(training.find_checkpoints(run)[-1])  # still loads
+    weights(checkpoints.find(run)[-1])  # still loads
 
 
 def test_nan_between_log_steps_is_caught_before_a_checkpoint_is_written(tmp_path):
@@ -226,7 +224,9 @@ def test_nan_between_log_steps_is_caught_before_a_checkpoint_is_written(tmp_path
         v.assign_add(1.0)
         return {"loss": tf.cond(v >= 3.0, lambda: tf.constant(np.inf), lambda: v)}
 
-    trainer = training.Trainer(step, tmp_path / "run", {"v": v}, log_every=10, checkpoint_every=3)
+    trainer = training.Trainer(
+        step, tmp_path / "run", {"v": v}, sample_every=10, log_every=10, checkpoint_every=3
+    )
     dataset = tf.data.Dataset.from_tensor_slices(tf.zeros([8, 1])).batch(1)
     with pytest.raises(FloatingPointError, match=r"step 3: \{'loss': inf\}"):
         trainer.fit(dataset, steps=8, progress=False)

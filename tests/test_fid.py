@@ -1,5 +1,6 @@
-"""FID and KID (gan_lab.metrics): hand-computed values, independent references, the
-InceptionV3 extractor's preprocessing and dtype, the offline error and ``gan-lab score``.
+"""FID and KID (gan_lab.metrics, gan_lab.inception): hand-computed values, independent
+references, the InceptionV3 extractor's preprocessing and dtype, the offline error and
+``gan-lab score``.
 
 The references here share no code with gan_lab: FID's matrix square root by eigen-
 decomposition of sqrt(S_a) S_b sqrt(S_a) (gan_lab uses an SVD of covariance factors) and by
@@ -11,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from gan_lab import cli, metrics
+from gan_lab import cli, inception, metrics
 from gan_lab.errors import DataError, DatasetNotFoundError
 
 
@@ -20,7 +21,9 @@ def _no_inception_download(tmp_path, monkeypatch):
     """An empty Keras cache, and a closed local port instead of the weights' URL: the
     weights are never downloaded by a test (as on an offline machine)."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(metrics, "INCEPTION_URL", "http://127.0.0.1:9/" + metrics.INCEPTION_WEIGHTS)
+    monkeypatch.setattr(
+        inception, "INCEPTION_URL", "http://127.0.0.1:9/" + inception.INCEPTION_WEIGHTS
+    )
 
 
 # --------------------------------------------------------------------------- references
@@ -248,35 +251,35 @@ def test_inception_features_preprocessing_and_batching():
     images = np.zeros((7, 20, 30, 3), np.uint8)
     images[:, :, :, 0] = 255  # red: the red channel becomes +1, the others -1
     images[3] = 0
-    features = metrics.inception_features(images, batch_size=3, extractor=stub, progress=False)
+    features = inception.inception_features(images, batch_size=3, extractor=stub, progress=False)
     assert features.shape == (7, 6) and features.dtype == np.float32
     assert stub.shapes == [(3, 299, 299, 3), (3, 299, 299, 3), (1, 299, 299, 3)]
     np.testing.assert_allclose(features[0, :3], [1, -1, -1], atol=1e-6)
     np.testing.assert_allclose(features[3, :3], [-1, -1, -1], atol=1e-6)
     # Floats in [-1, 1] (the generators' range) are the same images.
     floats = images.astype(np.float32) / 127.5 - 1
-    again = metrics.inception_features(floats, extractor=_Stub(), progress=False)
+    again = inception.inception_features(floats, extractor=_Stub(), progress=False)
     np.testing.assert_allclose(again, features, atol=1e-5)
 
 
 def test_inception_features_grayscale_and_mixed_sizes():
     gray = np.full((2, 28, 28, 1), 255, np.uint8)
-    features = metrics.inception_features(gray, extractor=_Stub(), progress=False)
+    features = inception.inception_features(gray, extractor=_Stub(), progress=False)
     np.testing.assert_allclose(features[:, :3], 1.0, atol=1e-6)
     mixed = [np.zeros((256, 256, 3), np.uint8), np.full((40, 60), 255, np.uint8)]
     stub = _Stub()
-    features = metrics.inception_features(mixed, extractor=stub, progress=False)
+    features = inception.inception_features(mixed, extractor=stub, progress=False)
     assert stub.shapes == [(2, 299, 299, 3)]
     np.testing.assert_allclose(features[:, :3], [[-1, -1, -1], [1, 1, 1]], atol=1e-6)
 
 
 def test_inception_features_rejects_bad_images():
     with pytest.raises(ValueError, match=r"within \[-1, 1\]"):
-        metrics.inception_features(np.full((2, 8, 8, 3), 3.0), extractor=_Stub())
+        inception.inception_features(np.full((2, 8, 8, 3), 3.0), extractor=_Stub())
     with pytest.raises(ValueError, match="shape"):
-        metrics.inception_features(np.zeros((2, 8, 8, 4), np.uint8), extractor=_Stub())
+        inception.inception_features(np.zeros((2, 8, 8, 4), np.uint8), extractor=_Stub())
     with pytest.raises(ValueError, match="at least one"):
-        metrics.inception_features(np.zeros((0, 8, 8, 3), np.uint8), extractor=_Stub())
+        inception.inception_features(np.zeros((0, 8, 8, 3), np.uint8), extractor=_Stub())
 
 
 def test_offline_without_weights_names_the_file_and_where_to_put_it(tmp_path):
@@ -285,22 +288,22 @@ def test_offline_without_weights_names_the_file_and_where_to_put_it(tmp_path):
     images = np.zeros((2, 8, 8, 3), np.uint8)
     folder = tmp_path / "keras_home" / "models"
     with pytest.raises(DatasetNotFoundError) as caught:
-        metrics.inception_features(images, progress=False)
+        inception.inception_features(images, progress=False)
     message = str(caught.value)
-    assert metrics.INCEPTION_WEIGHTS in message and str(folder) in message
-    assert "could not be downloaded" in message and metrics.INCEPTION_URL in message
+    assert inception.INCEPTION_WEIGHTS in message and str(folder) in message
+    assert "could not be downloaded" in message and inception.INCEPTION_URL in message
     assert "~/.keras/models/" in message and "random weights" in message
-    assert not (folder / metrics.INCEPTION_WEIGHTS).exists()
+    assert not (folder / inception.INCEPTION_WEIGHTS).exists()
     with pytest.raises(DatasetNotFoundError, match="is not in"):
-        metrics.build_inception(download_missing=False)
+        inception.build_inception(download_missing=False)
 
 
 def test_a_wrong_weights_file_is_refused(tmp_path):
     folder = tmp_path / "keras_home" / "models"
     folder.mkdir(parents=True)
-    (folder / metrics.INCEPTION_WEIGHTS).write_bytes(b"not the weights")
+    (folder / inception.INCEPTION_WEIGHTS).write_bytes(b"not the weights")
     with pytest.raises(DataError, match="md5"):
-        metrics.build_inception()
+        inception.build_inception()
 
 
 @pytest.mark.slow  # three random-weight InceptionV3 builds and 299-px passes: ~20 s on CPU
@@ -309,10 +312,10 @@ def test_inception_extractor_is_float32_2048_under_every_policy(precision):
     import keras
 
     keras.mixed_precision.set_global_policy(precision)
-    model = metrics.build_inception(weights=None)
+    model = inception._inception_v3(None)  # the architecture alone: random weights
     assert keras.config.dtype_policy().name == precision  # the global policy is restored
     images = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
-    features = metrics.inception_features(images, extractor=model, progress=False)
+    features = inception.inception_features(images, extractor=model, progress=False)
     assert features.shape == (2, 2048) and features.dtype == np.float32
     assert np.all(np.isfinite(features)) and np.all(features >= 0)  # ReLU then average pool
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
@@ -322,11 +325,11 @@ def test_inception_scores_with_a_stub():
     rng = np.random.default_rng(9)
     real = rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
     fake = rng.integers(0, 128, (5, 16, 16, 3), dtype=np.uint8)
-    scores = metrics.inception_scores(real, fake, extractor=_Stub(), progress=False)
+    scores = inception.inception_scores(real, fake, extractor=_Stub(), progress=False)
     assert set(scores) == {"fid", "kid", "kid_std", "real_images", "fake_images", "kid_subset_size"}
     assert scores["fid"] > 0 and (scores["real_images"], scores["fake_images"]) == (6, 5)
     assert scores["kid_subset_size"] == 5
-    same = metrics.inception_scores(real, real, extractor=_Stub(), progress=False)
+    same = inception.inception_scores(real, real, extractor=_Stub(), progress=False)
     assert same["fid"] < 1e-9
 
 
@@ -346,7 +349,7 @@ def _folder(path, n, seed, low=0, high=256):
 
 
 def test_score_command_prints_fid_and_kid(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(metrics, "build_inception", lambda: _Stub())
+    monkeypatch.setattr(inception, "build_inception", lambda: _Stub())
     real, fake = _folder(tmp_path / "real", 4, 0), _folder(tmp_path / "fake", 3, 1, high=100)
     assert cli.main(["score", "--real", str(real), "--fake", str(fake)]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -361,4 +364,4 @@ def test_score_command_bad_folders_and_no_weights_exit_2(tmp_path, capsys):
     assert cli.main(["score", "--real", str(real), "--fake", str(one)]) == 2
     assert "at least 2" in capsys.readouterr().err
     assert cli.main(["score", "--real", str(real), "--fake", str(real)]) == 2  # offline
-    assert metrics.INCEPTION_WEIGHTS in capsys.readouterr().err
+    assert inception.INCEPTION_WEIGHTS in capsys.readouterr().err

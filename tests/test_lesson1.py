@@ -1,9 +1,4 @@
-"""Lesson 1 (GAN intuition): the alternating step, the ring recipes and the notebook's settings."""
-
-import ast
-import json
-import re
-from pathlib import Path
+"""Lesson 1 (GAN intuition): the alternating step and the ring recipes."""
 
 import keras
 import numpy as np
@@ -11,8 +6,6 @@ import pytest
 import tensorflow as tf
 
 from gan_lab import data, losses, models, recipes, runtime, steps
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_gan_intuition.ipynb"
 
 
 def tiny_gan(seed=0):
@@ -90,35 +83,6 @@ def test_alternating_step_takes_k_d_steps_per_g_step_and_checks_k():
         steps.make_alternating_gan_step(g, d, g_opt, d_opt, d_steps=0)
 
 
-# ------------------------------------------------------------------ the notebook's settings
-
-
-def notebook_code():
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"], cells
-
-
-def test_notebook_reads_only_settings_that_recipes_defines():
-    sources, _ = notebook_code()
-    used = set(re.findall(r"""S\[["'](\w+)["']\]""", "\n".join(sources)))
-    assert used, "the notebook reads its settings from S"
-    for quick in (True, False):
-        missing = used - set(recipes.defaults("toy", quick))
-        assert not missing, f"notebook reads S[...] keys recipes.defaults lacks: {missing}"
-
-
-def test_notebook_parameters_cell_is_the_one_switch():
-    sources, cells = notebook_code()
-    (params,) = [
-        "".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])
-    ]
-    assigned = {t.id for node in ast.parse(params).body for t in node.targets}
-    assert assigned == {"QUICK", "PRECISION", "CHANGES"}
-    rest = "\n".join(s for s in sources if s != params)
-    assert 'recipes.defaults("toy", QUICK' in rest
-    assert "GAN_LAB_QUICK" not in rest and "is_quick" not in rest
-
-
 def test_quick_ring_budget_is_shorter_and_full_mode_repeats_over_seeds():
     quick, full = recipes.defaults("toy", True), recipes.defaults("toy", False)
     assert len(quick["ring_seeds"]) == 1 and len(full["ring_seeds"]) == 3
@@ -136,14 +100,15 @@ def test_quick_ring_budget_is_shorter_and_full_mode_repeats_over_seeds():
 def test_each_ring_contender_builds_steps_and_scores(method):
     config = recipes.defaults("toy", True, method=method, precision="float32")
     runtime.seed_everything(0)
-    experiment = recipes.build(config, with_data=False)
-    g_opt, d_opt = experiment.trackables["g_optimizer"], experiment.trackables["d_optimizer"]
+    experiment = recipes.build(config)
+    d_role = "critic" if method == "wgan_gp" else "discriminator"
+    g_opt, d_opt = experiment.optimizers["generator"], experiment.optimizers[d_role]
     expected_d_lr = {"gan": 1e-4, "gan_fast_d": 1e-3, "wgan_gp": 1e-4}[method]
     assert float(d_opt.learning_rate) == pytest.approx(expected_d_lr)
     assert float(g_opt.learning_rate) == pytest.approx(1e-4)
     assert float(d_opt.beta_1) == (0.0 if method == "wgan_gp" else 0.5)
     before = flat(experiment.generators["generator"].trainable_variables)
-    logs = experiment.step(tf.constant(data.sample_toy("ring", 32)))
+    logs = experiment.train_step(next(iter(experiment.batches)))
     assert all(np.isfinite(float(v)) for v in logs.values())
     assert not np.allclose(before, flat(experiment.generators["generator"].trainable_variables))
     score = experiment.evaluate()
@@ -152,20 +117,7 @@ def test_each_ring_contender_builds_steps_and_scores(method):
 
 def test_unknown_ring_method_is_refused():
     with pytest.raises(ValueError, match="method must be one of"):
-        recipes.build(recipes.defaults("toy", True, method="lsgan"), with_data=False)
-
-
-def test_run_json_of_an_older_version_still_builds():
-    old = {
-        "model": "toy",
-        "quick": True,
-        "seed": 0,
-        "steps": 40,
-        "batch_size": 256,
-        "latent_dim": 2,
-    }
-    experiment = recipes.build(old, with_data=False)
-    assert experiment.generators["generator"].input_shape[-1] == 2
+        recipes.build(recipes.defaults("toy", True, method="lsgan"))
 
 
 def perfect_generator(center):
@@ -190,3 +142,120 @@ def test_ring_coverage_counts_one_mode_and_ignores_earlier_random_draws():
         (tf.random.uniform([3]), recipes.ring_coverage(g2, seed=1))[1],
     )
     np.testing.assert_array_equal(a["samples"], b["samples"])
+
+
+# ------------------------------------------------------------------ WGAN-GP: Algorithm 1
+
+
+def spied_critic(inputs_seen, scores_seen):
+    """A small critic that records, when run eagerly, every batch it is called on and the
+    scores it gave (with the weights it had at that moment)."""
+
+    def record(seen):  # a layer that appends what passes through it to `seen`
+        class Record(keras.layers.Layer):  # (a list attribute would be copied by Keras)
+            def call(self, x):
+                if tf.executing_eagerly():  # not while Keras traces the model's shapes
+                    seen.append(np.array(x))
+                return x
+
+        return Record()
+
+    runtime.seed_everything(3)
+    inputs = keras.Input((2,))
+    scores = models.build_mlp(2, 1, hidden=(8,))(record(inputs_seen)(inputs))
+    return keras.Model(inputs, record(scores_seen)(scores))
+
+
+def constant_generator(point):
+    """A generator whose every sample is ``point``: its fakes are recognisable."""
+    inputs = keras.Input((3,))
+    dense = keras.layers.Dense(2, kernel_initializer="zeros", bias_initializer="zeros")
+    model = keras.Model(inputs, dense(inputs))
+    dense.bias.assign(point)
+    return model
+
+
+def wgan_gp_run(n_critic=3):
+    """One eager WGAN-GP step on ``n_critic`` distinct real batches, with a spied critic."""
+    inputs_seen, scores_seen = [], []
+    critic = spied_critic(inputs_seen, scores_seen)
+    g = constant_generator([5.0, -5.0])
+    c_opt = keras.optimizers.SGD(0.1)
+    step = steps.make_wgan_gp_step(
+        g, critic, keras.optimizers.SGD(0.1), c_opt, gp_weight=10.0, n_critic=n_critic, seed=1
+    )
+    real = next(iter(data.toy_dataset("ring", n=400, batch_size=16, batches_per_step=n_critic)))
+    logs = step(real)
+    return real.numpy(), logs, inputs_seen, scores_seen, critic, c_opt
+
+
+def test_wgan_gp_critic_sees_each_of_its_n_critic_real_batches_once_in_order():
+    n_critic = 3
+    real, _, inputs_seen, _, _, c_opt = wgan_gp_run(n_critic)
+    assert real.shape == (16, n_critic, 2)
+    batches = [real[:, k] for k in range(n_critic)]
+    # The step's real batches are different samples (no sample twice in a step).
+    assert len(np.unique(real.reshape(-1, 2), axis=0)) == 16 * n_critic
+    seen_real = [
+        k
+        for x in inputs_seen
+        for k, b in enumerate(batches)
+        if x.shape == b.shape and (x == b).all()
+    ]
+    assert seen_real == list(range(n_critic))  # each once, update k on batch k
+    assert int(c_opt.iterations) == n_critic
+
+
+def test_wgan_gp_logs_one_critic_before_its_last_update():
+    n_critic = 3
+    real, logs, inputs_seen, scores_seen, critic, _ = wgan_gp_run(n_critic)
+    last_real = real[:, -1]
+    i_real = max(i for i, x in enumerate(inputs_seen) if x.shape == last_real.shape and
+                 (x == last_real).all())  # fmt: skip
+    fakes = [i for i, x in enumerate(inputs_seen) if (x == [5.0, -5.0]).all()]
+    assert len(fakes) == n_critic + 1  # one per critic update, one for G's update
+    i_fake = fakes[n_critic - 1]  # the last critic update's fakes
+    gap_before = scores_seen[i_real].mean() - scores_seen[i_fake].mean()
+    # The same float32 scores, averaged in another order: 16 values of size ~1 differ by
+    # a few float32 ulps (~1e-7 each), far below 1e-5.
+    np.testing.assert_allclose(float(logs["w_estimate"]), gap_before, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        float(logs["d_loss"]),
+        -float(logs["w_estimate"]) + 10.0 * float(logs["d_gp"]),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    # The test can tell "before" from "after": the updated critic scores them otherwise.
+    after = critic(inputs_seen[i_real]).numpy().mean() - critic(inputs_seen[i_fake]).numpy().mean()
+    assert abs(after - gap_before) > 1e-3
+
+
+def test_wgan_gp_step_refuses_a_single_real_batch():
+    runtime.seed_everything(0)
+    g, c = models.build_mlp(3, 2, hidden=(8,)), models.build_mlp(2, 1, hidden=(8,))
+    opt = keras.optimizers.SGD(0.1)
+    step = steps.make_wgan_gp_step(g, c, opt, keras.optimizers.SGD(0.1), gp_weight=10.0, n_critic=3)
+    with pytest.raises(ValueError, match="n_critic=3"):
+        step(tf.constant(data.sample_toy("ring", 16)))  # (16, 2): one batch, not three
+    with pytest.raises(ValueError, match="n_critic=3"):
+        step(tf.zeros((16, 2, 2)))
+
+
+def test_toy_batches_per_step_use_each_sample_once_an_epoch():
+    batches = data.toy_dataset("ring", n=1000, batch_size=20, seed=4, batches_per_step=5)
+    epoch = np.concatenate([b.numpy().reshape(-1, 2) for b in batches.epoch()])
+    assert epoch.shape == (1000, 2)  # 10 steps of 5 batches of 20
+    assert len(np.unique(epoch, axis=0)) == 1000
+    with pytest.raises(ValueError, match="batches_per_step"):
+        data.toy_dataset("ring", batches_per_step=0)
+
+
+def test_wgan_gp_recipe_feeds_n_critic_real_batches_a_step():
+    config = recipes.defaults("toy", True, method="wgan_gp", precision="float32")
+    runtime.seed_everything(0)
+    experiment = recipes.build(config)
+    batch = next(iter(experiment.batches))
+    assert batch.shape == (config["batch_size"], config["n_critic"], 2)
+    critic_opt = experiment.optimizers["critic"]
+    experiment.train_step(batch)
+    assert int(critic_opt.iterations) == config["n_critic"]

@@ -1,5 +1,6 @@
-"""Lesson 4 (Pix2Pix): the U-Net bottleneck, the one inference protocol, frames that do not
-change training, and the lesson and the CLI reporting the same number."""
+"""Lesson 3 (Pix2Pix): the lesson's train step equals gan_lab's, the U-Net bottleneck, the
+one inference protocol, frames that do not change training, quick mode beating the blind
+guesses, and the lesson and the CLI reporting the same number."""
 
 import json
 import subprocess
@@ -9,10 +10,11 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from gan_lab import cli, data, models, recipes
+from gan_lab import cli, data, models, optim, recipes, runs, steps
 
-NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "03_pix2pix_facades.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_pix2pix_facades.ipynb"
 TUTORIAL_PARAMETERS = 54_425_859  # the TF pix2pix tutorial's U-Net at 256 px
 
 
@@ -83,7 +85,7 @@ def test_translate_gives_the_same_outputs_from_an_exported_keras_file(tmp_path):
 FRAMES_RUN = """
 import sys
 import numpy as np, keras, tensorflow as tf
-from gan_lab import data, models, steps, training, viz
+from gan_lab import data, models, optim, steps, training, viz
 
 tf.config.experimental.enable_op_determinism()
 root = sys.argv[1]
@@ -95,7 +97,8 @@ def run(frames, protocol):
     keras.utils.set_random_seed(0)
     g = models.build_unet_generator(32, base_filters=8, max_filters=16)
     d = models.build_patchgan_discriminator(base_filters=8)
-    step = steps.make_pix2pix_step(g, d, training.adam(), training.adam())
+    opts = optim.adam(2e-4, 0.5), optim.adam(2e-4, 0.5)
+    step = steps.make_pix2pix_step(g, d, *opts, l1_weight=100.0, gan_weight=1.0)
     draw = {  # the old frames (training=True moves BN statistics and dropout seeds) and the new
         "raw": lambda: viz.image_grid(g(x, training=True)),
         "translate": lambda: viz.image_grid(models.pix2pix_translate(g, x)),
@@ -110,7 +113,7 @@ def run(frames, protocol):
             v.assign(a)
     trainer = training.Trainer(
         step, f"{root}/{protocol}_{frames}", {"generator": g, "discriminator": d},
-        sample_fn=draw, sample_every=20 // frames, checkpoint_every=20,
+        sample_fn=draw, sample_every=20 // frames, log_every=20, checkpoint_every=20,
     )
     trainer.fit(data.pair_dataset(pairs, 1, seed=0), steps=20, progress=False)
     assert len(trainer.frames) == frames + 1  # and the one before the first step
@@ -158,8 +161,8 @@ def test_the_lesson_and_the_cli_report_the_same_scores(tmp_path):
     )
     (run_dir,) = list(tmp_path.glob("cli_pix2pix/*"))
     summary = json.loads((run_dir / "summary.json").read_text())
-    config = recipes.read_run(run_dir, expect="pix2pix")
-    generator = recipes.restore_generators(run_dir, config)["generator"]
+    config = runs.read_run(run_dir, expect="pix2pix")
+    generator = runs.restore_generators(run_dir, config)["generator"]
     test = data.load_facades("test", 32, quick=True, seed=config["seed"])
     lesson = recipes.pix2pix_scores(generator, test)  # what the notebook calls
     # summary.json adds FID/KID (recipes.inception_report): None here, without the weights
@@ -172,9 +175,61 @@ def test_the_lesson_and_the_cli_report_the_same_scores(tmp_path):
         assert value == pytest.approx(summary["metric"][key], rel=1e-5, abs=1e-6), key
 
 
-def test_the_notebook_uses_the_one_protocol_and_the_one_settings():
+def lesson_make_train_step():
+    """The notebook's own ``make_train_step``, run from its cell's source."""
     cells = json.loads(NOTEBOOK.read_text())["cells"]
-    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    assert 'recipes.defaults("pix2pix", QUICK' in code
-    # untrained, trained and L1-only scores all come from the function the CLI's summary uses
-    assert code.count("recipes.pix2pix_scores(") == 3 and "models.pix2pix_translate(" in code
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    (source,) = [text for text in sources if "def make_train_step(" in text]
+    namespace = {"keras": keras, "tf": tf}
+    exec(source, namespace)
+    return namespace["make_train_step"]
+
+
+@pytest.mark.parametrize("lambda_gan", [1.0, 0.0])  # pix2pix, and the L1-only generator
+def test_the_lessons_train_step_makes_gan_labs_updates(lambda_gan):
+    """Two compiled steps of the lesson's step and of ``steps.make_pix2pix_step`` from the
+    same weights, dropout seeds and batch: the same losses and weights.
+
+    Both compute the same float32 sums, perhaps in another order (Keras' cross-entropy
+    against gan_lab's), so losses agree to a few ulps (rtol 1e-5). Adam's first updates
+    are about learning_rate * g / |g| = 2e-4 per weight whatever the gradient's size, so a
+    wrong term (a sign, a weight, a missing loss) moves weights by about 2e-4; rounding
+    moves them by a few ulps of weights of size <= 1 (1e-7). atol 1e-6 lies between."""
+    pairs = data.load_facades("train", 32, quick=True, seed=0)
+    batch = tuple(tf.constant(data.normalize(a[:2])) for a in (pairs.inputs, pairs.targets))
+    results = []
+    for make in (lesson_make_train_step(), None):
+        keras.utils.set_random_seed(0)
+        g = models.build_unet_generator(32, base_filters=8, max_filters=16)
+        d = models.build_patchgan_discriminator(base_filters=8)
+        g_opt, d_opt = optim.adam(2e-4, 0.5), optim.adam(2e-4, 0.5)
+        if make is None:
+            step = steps.make_pix2pix_step(
+                g, d, g_opt, d_opt, l1_weight=100.0, gan_weight=lambda_gan
+            )
+        else:  # built first, as recipes.build leaves them for the notebook
+            g_opt.build(g.trainable_variables)
+            d_opt.build(d.trainable_variables)
+            step = make(g, d, g_opt, d_opt, 100.0, lambda_gan)
+        step = tf.function(step)
+        logs = [{k: float(v) for k, v in step(batch).items()} for _ in range(2)]
+        results.append((logs, [w.numpy() for w in g.weights + d.weights]))
+    (lesson_logs, lesson_weights), (gan_lab_logs, gan_lab_weights) = results
+    assert lesson_logs[0].keys() == gan_lab_logs[0].keys() == {"g_loss", "g_adv", "g_l1", "d_loss"}
+    for mine, theirs in zip(lesson_logs, gan_lab_logs):
+        for key in mine:
+            assert mine[key] == pytest.approx(theirs[key], rel=1e-5, abs=1e-7), key
+    for mine, theirs in zip(lesson_weights, gan_lab_weights):
+        np.testing.assert_allclose(mine, theirs, atol=1e-6)
+
+
+@pytest.mark.slow  # trains quick mode's pix2pix (a few minutes on a 2-core CPU)
+def test_quick_mode_beats_the_blind_guesses(tmp_path):
+    """What the lesson's verdict reports in quick mode: a test L1 below both the mean
+    training photo's and a flat grey image's."""
+    settings = recipes.defaults("pix2pix", True, precision="float32")
+    keras.utils.set_random_seed(settings["seed"])
+    result = runs.train(recipes.build(settings), tmp_path / "run", progress=False)
+    m = result.summary["metric"]
+    assert m["l1"] < min(m["l1_mean_photo"], m["l1_flat_grey"]), m
+    assert result.summary["verdict"].startswith("Training worked"), result.summary["verdict"]

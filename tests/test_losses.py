@@ -78,9 +78,13 @@ def test_pix2pix_generator_loss_hand_values():
     fake_logits = np.zeros((1, 2, 2, 1), np.float32)  # GAN term log 2
     generated = np.zeros((1, 2, 2, 3), np.float32)
     target = np.full((1, 2, 2, 3), 0.5, np.float32)  # L1 term 0.5
-    total, gan, l1 = losses.pix2pix_generator_loss(fake_logits, generated, target, l1_weight=100)
+    total, gan, l1 = losses.pix2pix_generator_loss(
+        fake_logits, generated, target, l1_weight=100, gan_weight=1.0
+    )
     assert float(gan) == pytest.approx(math.log(2), rel=1e-6)
     assert float(l1) == pytest.approx(0.5)
     assert float(total) == pytest.approx(math.log(2) + 50.0, rel=1e-6)
-    total, gan, _ = losses.pix2pix_generator_loss(None, generated, target, gan_weight=0.0)
+    total, gan, _ = losses.pix2pix_generator_loss(
+        None, generated, target, l1_weight=100, gan_weight=0.0
+    )
     assert float(total) == pytest.approx(50.0) and float(gan) == 0.0

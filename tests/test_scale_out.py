@@ -1,4 +1,4 @@
-"""Scale-out (README: Scale-out): the input pipelines by index, and real ``tf.distribute``
+"""Scale-out (docs/scale-out.md): the input pipelines by index, and real ``tf.distribute``
 runs on this machine: two ``gan-lab train --strategy multiworker`` processes on 127.0.0.1
 against one process, CycleGAN under ``MirroredStrategy`` on two logical CPU devices against
 one device, and a killed worker followed by ``--resume``.
@@ -75,7 +75,7 @@ def test_pipeline_resumes_and_splits_by_batch_number(name):
     """Batch k is the same whether the stream starts at 0 or at k (resume) and whether it
     is built whole or in pieces by several workers (scale-out); epochs differ."""
     dataset = PIPELINES[name]()
-    per_epoch = int(dataset.cardinality())
+    per_epoch = dataset.batches_per_epoch
     stream = [_arrays(b) for b in dataset.from_batch(0).take(3 * per_epoch)]
     epoch = [_arrays(b) for b in dataset]  # the dataset itself: epoch 0
     assert len(epoch) == per_epoch
@@ -159,14 +159,12 @@ def _written(folder: Path) -> list[Path]:
 
 def _restore(run: Path, step: int):
     """The run's models and optimizers (float32, no strategy) at checkpoint ``step``."""
-    from gan_lab import recipes, runtime, training
+    from gan_lab import checkpoints, recipes, runs, runtime
 
-    config = recipes.read_run(run)
+    config = runs.read_run(run)
     with runtime.precision_policy("float32"):
-        experiment = recipes.build(config, with_data=False)
-    training.read_checkpoint(
-        experiment.trackables, str(run / "checkpoints" / f"step_{step:06d}" / "ckpt")
-    )
+        experiment = recipes.build(config)
+    checkpoints.read(experiment.trackables, str(run / "checkpoints" / f"step_{step:06d}" / "ckpt"))
     return experiment
 
 
@@ -224,7 +222,7 @@ def test_two_workers_take_the_steps_of_one_process(model, tmp_path):
     codes = _wait(processes, logs)
     assert codes == [0, 0, 0], "\n".join(log.read_text()[-2000:] for log in logs)
     for i, log in enumerate(logs[:2]):
-        assert f"worker {i} of 2" in log.read_text() and "2 replica(s) in all" in log.read_text()
+        assert f"worker {i} of 2" in log.read_text() and "2 replicas in all" in log.read_text()
     assert _written(tmp_path / "w1") == []  # worker 1 wrote nothing (and removed its scratch)
     run = _run_folder(tmp_path / "w0")
     summary = json.loads((run / "summary.json").read_text())
@@ -251,12 +249,13 @@ CYCLEGAN_SCRIPT = textwrap.dedent(
     def run(strategy, folder):
         config = recipes.defaults("cyclegan", True, precision="float32", image_size=32,
                                   base_filters=8, n_blocks=1, batch_size=4, pool_size=3, steps=2)
-        runtime.setup(config["seed"], "float32", quick=True)
+        runtime.setup(config)
         with strategy.scope() if strategy else contextlib.nullcontext():
             experiment = recipes.build(config)
-        trainer = training.Trainer(experiment.step, folder, experiment.trackables,
-                                   strategy=strategy, checkpoint_every=1, log_every=1)
-        trainer.fit(experiment.dataset, steps=2, progress=False)
+        trainer = training.Trainer(experiment.train_step, folder, experiment.trackables,
+                                   strategy=strategy, sample_every=2, checkpoint_every=1,
+                                   log_every=1)
+        trainer.fit(experiment.batches, steps=2, progress=False)
         pool = experiment.trackables["pool_y"]
         return {"count": int(pool.count.numpy()), "queries": int(pool.queries.numpy())}
 
@@ -286,7 +285,7 @@ def test_cyclegan_on_two_devices_takes_the_steps_of_one(tmp_path):
     result = json.loads(line[len("RESULT ") :])
     assert result["single"] == result["multi"] == {"count": 3, "queries": 8}
     for folder in (single, multi):  # the CLI's run.json, for _restore
-        from gan_lab import recipes
+        from gan_lab import recipes, runs
 
         config = recipes.defaults(
             "cyclegan",
@@ -298,7 +297,7 @@ def test_cyclegan_on_two_devices_takes_the_steps_of_one(tmp_path):
             batch_size=4,
             pool_size=3,
         )
-        recipes.write_run(folder, config)
+        runs.write_run(folder, config)
     _check_first_step_equal(single, multi, lr=2e-4)
     pools = [_restore(f, 2).trackables for f in (single, multi)]
     for key in ("pool_x", "pool_y"):

@@ -23,7 +23,14 @@ def run_toy_1d(tmp_path, g_learning_rate=1e-3, n_steps=600):
 
     before = distance()
     parts = {"g": g, "d": d, "g_opt": g_opt, "d_opt": d_opt}
-    trainer = training.Trainer(steps.make_gan_step(g, d, g_opt, d_opt), tmp_path / "run", parts)
+    trainer = training.Trainer(
+        steps.make_gan_step(g, d, g_opt, d_opt),
+        tmp_path / "run",
+        parts,
+        sample_every=n_steps,
+        log_every=n_steps,
+        checkpoint_every=n_steps,
+    )
     trainer.fit(data.toy_dataset("gaussian", batch_size=256, seed=0), steps=n_steps, progress=False)
     return before, distance()
 
@@ -49,13 +56,14 @@ def test_wgan_gp_step_updates_both_and_reports_finite_values():
     runtime.seed_everything(0)
     g, c = models.build_mlp(4, 2, hidden=(16,)), models.build_mlp(2, 1, hidden=(16,))
     g_opt, c_opt = keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3)
-    step = tf.function(steps.make_wgan_gp_step(g, c, g_opt, c_opt, n_critic=3))
+    step = tf.function(steps.make_wgan_gp_step(g, c, g_opt, c_opt, gp_weight=10.0, n_critic=3))
     g_before = [w.numpy().copy() for w in g.weights]
-    logs = step(tf.constant(data.sample_toy("ring", 64)))
-    assert set(logs) == {"c_loss", "g_loss", "gp", "w_estimate"}
+    batches = data.toy_dataset("ring", n=600, batch_size=64, batches_per_step=3)
+    logs = step(next(iter(batches)))  # (64, 3, 2): one real batch per critic update
+    assert set(logs) == {"d_loss", "g_loss", "d_gp", "w_estimate"}
     assert all(np.isfinite(float(v)) for v in logs.values())
     assert int(c_opt.iterations) == 3 and int(g_opt.iterations) == 1
     # Adam's first step moves entries by ~lr = 1e-3 >> allclose's 1e-5 |w| + 1e-8.
     assert all(not np.allclose(a, w.numpy()) for a, w in zip(g_before, g.weights))
     with pytest.raises(ValueError, match="n_critic=0"):
-        steps.make_wgan_gp_step(g, c, g_opt, c_opt, n_critic=0)
+        steps.make_wgan_gp_step(g, c, g_opt, c_opt, gp_weight=10.0, n_critic=0)

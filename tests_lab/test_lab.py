@@ -1,15 +1,19 @@
 """The lessons as a learner runs them: JupyterLab in a real browser (`make test-lab`).
 
 papermill (`make notebooks`) runs kernels, not the page a learner sees. This test starts JupyterLab
-through tools/lab.py (what `make lab` runs) on a free local port with GAN_LAB_QUICK=1, opens each
-lesson in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; nothing is
-downloaded), runs it with the page's own menu (Run > Run All Cells), waits until the kernel is
-idle and every code cell has run, and fails on any red output block (an exception or anything
-on stderr) or a cell that never ran. It checks that the progress bars rendered as widgets and the
-GIFs as images, and saves a screenshot of each lesson's final figures under outputs/test-lab/.
+through tools/lab.py (what `make lab` runs: this venv's plain `jupyter lab`) on a free local port
+with GAN_LAB_QUICK=1, opens each lesson in headless Chromium (Debian's /usr/bin/chromium driven by
+Playwright; nothing is downloaded), runs it with the page's own menu (Run > Run All Cells), waits
+until the kernel is idle and every code cell has run, and fails on any red output block: anything
+on stderr or an exception, in any cell, found both in the page and in the saved notebook (so a
+cell JupyterLab did not render is checked too), or a cell that never ran, or a kernel other than
+"gan_lab". It checks that the progress bars rendered as widgets and the GIFs as images, and saves
+a screenshot of each lesson's final figures under outputs/test-lab/.
 
 It runs on copies of the notebooks (outputs/test-lab/notebooks/), saved after the run, so the
-committed ones stay stripped. It lives outside tests/ so `pytest tests` never starts a browser.
+committed ones stay stripped. GAN_LAB_TEST_LAB_NOTEBOOKS=FOLDER runs the lessons of another folder
+instead (for example a copy with a planted `print("x", file=sys.stderr)`, to see the test fail).
+It lives outside tests/ so `pytest tests` never starts a browser.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "outputs" / "test-lab"
-LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOURCE = Path(os.environ.get("GAN_LAB_TEST_LAB_NOTEBOOKS") or ROOT / "notebooks")
+LESSONS = sorted(p.name for p in SOURCE.glob("[0-9][0-9]_*.ipynb"))
+KERNEL = "gan_lab"  # the kernel every lesson names (tools/kernel.py)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -121,12 +127,39 @@ def _tail(path: Path, n: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
 
 
+def red_outputs(notebook: dict) -> list[dict]:
+    """Every stderr stream and error output of a notebook: {"cell", "text"} with the code
+    cell's 0-based index, as the page numbers them."""
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    red = []
+    for index, cell in enumerate(code):
+        for output in cell.get("outputs", []):
+            if output["output_type"] == "error":
+                text = f"{output['ename']}: {output['evalue']}"
+            elif output["output_type"] == "stream" and output["name"] == "stderr":
+                text = "".join(output["text"])
+            else:
+                continue
+            red.append({"cell": index, "text": text[:2000]})
+    return red
+
+
+def _saved(base: str, token: str, lesson: str, before: str) -> dict:
+    """The lesson's notebook as saved after the run (waits for a save newer than ``before``)."""
+    deadline = time.monotonic() + 60
+    while _api(base, token, f"/api/contents/{lesson}?content=0")["last_modified"] == before:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{lesson} was not saved after its run (Ctrl+S)")
+        time.sleep(1)
+    return _api(base, token, f"/api/contents/{lesson}?type=notebook&content=1")["content"]
+
+
 @pytest.fixture(scope="session")
 def lab():
     """A JupyterLab server started by tools/lab.py on copies of the lessons: (url, token)."""
     work = OUT / "notebooks"
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(ROOT / "notebooks", work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(SOURCE, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     settings = OUT / "lab-settings"
     for folder in (settings, OUT / "lab-workspaces", OUT / "runs"):
         shutil.rmtree(folder, ignore_errors=True)
@@ -143,6 +176,10 @@ def lab():
         JUPYTERLAB_WORKSPACES_DIR=str(OUT / "lab-workspaces"),
     )
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # ipykernel does not capture the kernel's file descriptors 1 and 2 under pytest (it looks
+    # for this variable), so C-level output such as TensorFlow's log lines would never reach
+    # the notebook, and the page would look clean when a learner's is not.
+    env.pop("PYTEST_CURRENT_TEST", None)
     port, token = _free_port(), secrets.token_hex(16)
     command = [sys.executable, str(ROOT / "tools" / "lab.py"), "--port", str(port)]
     command += ["--token", token, str(work), "--", *LAB_OPTIONS]
@@ -280,6 +317,7 @@ def test_lesson_runs_in_jupyterlab(lab, browser, lesson):
     base, token = lab
     page = browser.new_page(viewport={"width": 1280, "height": 1600})
     started = time.monotonic()
+    unsaved = _api(base, token, f"/api/contents/{lesson}?content=0")["last_modified"]
     try:
         # ?reset: a fresh workspace, so no earlier lesson's tab (and kernel) is restored.
         page.goto(f"{base}/lab/tree/{lesson}?reset&token={token}", timeout=120_000)
@@ -304,8 +342,8 @@ def test_lesson_runs_in_jupyterlab(lab, browser, lesson):
         stem = lesson.split(".")[0]
         shot = OUT / f"{stem}.png"
         _screenshot_final_figures(page, shot)
-        page.keyboard.press("Control+s")  # keep the executed copy for a look afterwards
-        page.wait_for_timeout(2000)
+        page.keyboard.press("Control+s")  # keep the executed copy, and check what it holds
+        saved = _saved(base, token, lesson, unsaved)
         print(
             f"\n{lesson}: kernel ready in {kernel_ready - started:.0f} s, cells ran in "
             f"{ran - kernel_ready:.0f} s; {len(state['prompts'])} code cells, "
@@ -313,8 +351,10 @@ def test_lesson_runs_in_jupyterlab(lab, browser, lesson):
             f"{outputs['figures']} PNG figures; screenshot {shot.relative_to(ROOT)}"
         )
         never_ran = [i for i, p in enumerate(state["prompts"]) if not re.search(r"\[\d+\]", p)]
-        red = "\n\n".join(f"code cell {r['cell']}:\n{r['text']}" for r in outputs["red"])
-        assert not outputs["red"], f"red output blocks (errors or stderr) in {lesson}:\n{red}"
+        found = outputs["red"] + [r for r in red_outputs(saved) if r not in outputs["red"]]
+        red = "\n\n".join(f"code cell {r['cell']}:\n{r['text']}" for r in found)
+        assert not found, f"red output blocks (errors or stderr) in {lesson}:\n{red}"
+        assert state["kernel"].startswith(KERNEL), f"{lesson} ran in kernel {state['kernel']!r}"
         assert not never_ran, f"code cells that never ran in {lesson} (0-based): {never_ran}"
         assert outputs["progress_widgets"] >= 1, f"no progress bar rendered as a widget: {outputs}"
         assert not outputs["widget_errors"], f"widgets failed to render: {outputs}"
@@ -363,3 +403,19 @@ def test_make_lab_starts_as_root_and_prints_the_tunnel_command():
     finally:
         os.killpg(make.pid, signal.SIGTERM)
         make.wait(30)
+
+
+def test_a_plain_jupyter_finds_the_lessons_kernel():
+    """A JupyterLab the project did not start (this venv's plain `jupyter`, no JUPYTER_PATH)
+    lists the "gan_lab" kernel, which runs this environment's Python; every lesson names it."""
+    env = {k: v for k, v in os.environ.items() if k != "JUPYTER_PATH"}
+    jupyter = Path(sys.executable).with_name("jupyter")
+    listed = subprocess.run(
+        [str(jupyter), "kernelspec", "list", "--json"], env=env, capture_output=True, text=True
+    )
+    specs = json.loads(listed.stdout)["kernelspecs"]
+    assert KERNEL in specs, f"no {KERNEL} kernel (run make install): {sorted(specs)}"
+    assert Path(specs[KERNEL]["spec"]["argv"][0]) == Path(sys.executable)
+    for lesson in LESSONS:
+        notebook = json.loads((SOURCE / lesson).read_text())
+        assert notebook["metadata"]["kernelspec"]["name"] == KERNEL, lesson

@@ -3,9 +3,10 @@
 - Binds to localhost only (the server runs code for whoever holds the token).
 - As root (the default user in most GPU containers) adds --allow-root, and says so.
 - Prints the URL with its token, and the one-line SSH tunnel command that opens it from a
-  laptop when this is a remote (GPU) instance.
-- Starts the lessons' kernels from tools/jupyter/kernels/python3 (see gan_lab_kernel.py there),
-  which keeps TensorFlow's CUDA-probe notes out of the notebooks on machines without a GPU.
+  laptop when this is a remote (GPU) instance; over SSH outside tmux/screen, suggests tmux (the
+  server and its kernels die with the SSH session otherwise).
+- Checks that the lessons' kernel, "gan_lab" (tools/kernel.py, registered in .venv by
+  `make install`), is there; this venv's `jupyter lab` finds it without any help.
 - GAN_LAB_QUICK and every other variable of the environment reach the kernels unchanged.
 
 Usage: python tools/lab.py [--port 8888] [--token TOKEN] [FOLDER] [-- extra jupyter options]
@@ -22,8 +23,7 @@ import socket
 import sys
 from pathlib import Path
 
-TOOLS = Path(__file__).resolve().parent
-KERNELS = TOOLS / "jupyter"  # holds kernels/python3/, put first on JUPYTER_PATH
+KERNEL = "gan_lab"  # the kernel the lessons' notebooks name (tools/kernel.py)
 
 
 def port_is_free(port: int) -> bool:
@@ -75,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if KERNEL not in KernelSpecManager().find_kernel_specs():
+        print(
+            f'gan_lab: the lessons\' Jupyter kernel "{KERNEL}" is not registered: run make install',
+            file=sys.stderr,
+        )
+        return 2
     token = args.token or secrets.token_hex(24)
     command = jupyter_command(args.folder, args.port, token, extra)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -83,9 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     quick = os.environ.get("GAN_LAB_QUICK")
     if quick is not None:
         print(f"gan_lab: GAN_LAB_QUICK={quick} is passed on to the lessons' kernels.")
-    paths = [str(KERNELS), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)
-
     url = f"http://localhost:{args.port}/lab?token={token}"
     print(f"gan_lab: JupyterLab on this machine: {url}")
     print(
@@ -95,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         "  (the user and address you log in to this instance with). Ctrl-C here stops JupyterLab.",
         flush=True,
     )
+    if os.environ.get("SSH_CONNECTION") and not (os.environ.get("TMUX") or os.environ.get("STY")):
+        print(
+            "gan_lab: JupyterLab and its lessons stop when this SSH session ends; for long runs "
+            "start it inside tmux: tmux new -s lab, then make lab (detach: Ctrl-b d).",
+            flush=True,
+        )
     os.execv(command[0], command)
     return 0  # not reached
 

@@ -2,10 +2,12 @@
 small synthetic ones that quick mode generates offline.
 
 Every loader returns images scaled to [-1, 1]. Synthetic data is never substituted for
-real data: quick mode is chosen explicitly (``GAN_LAB_QUICK=1`` or ``quick=True``), and
-its data says so in ``source``, in every printout and in every figure title.
+real data: quick mode is chosen explicitly (``quick=True``), and its data says so in
+``source``, in every printout and in every figure title. The training pipelines are
+``IndexedBatches``: a pure function of the batch number, so a run resumes at any step.
 
-Modules: ``files`` (checksums, downloads, errors), ``images`` (reading image files),
+Modules: ``files`` (checksums, downloads, Keras' cache), ``images`` (reading image files,
+``IndexedBatches``),
 ``digits`` (MNIST and synthetic digits), ``facades`` (CMP facades and synthetic
 facades), ``apple2orange`` (apples and oranges, real and synthetic), ``toy`` (toy
 distributions). Their public names are available from here.
@@ -24,7 +26,6 @@ from gan_lab.data.digits import (
     MNIST_URL,
     ImageSet,
     load_digits,
-    load_mnist,
     mnist_arrays,
     read_idx,
     read_mnist_npz,
@@ -45,7 +46,7 @@ from gan_lab.data.facades import (
     validate_facades,
 )
 from gan_lab.data.files import download, sha256_of
-from gan_lab.data.images import list_images, normalize, read_rgb
+from gan_lab.data.images import IndexedBatches, list_images, normalize, read_rgb
 from gan_lab.data.toy import TOY_DISTRIBUTIONS, ring_centers, sample_toy, toy_dataset, toy_density
 from gan_lab.errors import DataError, DatasetNotFoundError
 
@@ -75,9 +76,9 @@ __all__ = [
     "DataError",
     "DatasetNotFoundError",
     "ImageSet",
+    "IndexedBatches",
     "download",
     "load_digits",
-    "load_mnist",
     "mnist_arrays",
     "normalize",
     "read_idx",

@@ -16,8 +16,8 @@ from gan_lab.data.files import (
     sha256_of,
 )
 from gan_lab.data.images import (
+    IndexedBatches,
     element_seeds,
-    indexed_batches,
     list_images,
     normalize,
     read_rgb,
@@ -103,7 +103,8 @@ def find_apple2orange(data_dir: str | Path | None = None, download_missing: bool
         + f"\nTo fix: place apple2orange.zip (sha256 {APPLE2ORANGE_SHA256[:12]}...) or its "
         f"extracted apple2orange/ folder (trainA, trainB, testA, testB) in {root}, or point "
         "GAN_LAB_DATA_DIR (or data_dir=) at the folder holding it, or run `make data` while "
-        "online. To run offline on gan_lab's synthetic fruit instead, set GAN_LAB_QUICK=1."
+        "online. To run offline on gan_lab's synthetic fruit instead, use quick mode "
+        "(QUICK = True in a lesson, --quick on the command line)."
     )
 
 
@@ -162,13 +163,14 @@ def unpaired_dataset(
     augment: bool = True,
     seed: int = 0,
 ):
-    """Unpaired (x, y) batches in [-1, 1]: each domain shuffled on its own, then zipped.
+    """Unpaired (x, y) batches in [-1, 1] (``IndexedBatches``): each domain shuffled on
+    its own, then zipped.
 
     An epoch lasts as long as the larger domain (the smaller one keeps going into its next
     shuffle, as in junyanz's loader). Scaling runs once on the in-memory tensors; the
     jitter (resize to 286/256, random crop, mirror; independently per domain) per image.
     Example ``k`` of the run (batch ``k // batch_size``) is a pure function of ``seed`` and
-    ``k`` (``images.indexed_batches``), so a resumed or distributed run sees the same.
+    ``k`` (``images.IndexedBatches``), so a resumed or distributed run sees the same.
     """
     import tensorflow as tf
 
@@ -215,7 +217,7 @@ def unpaired_dataset(
         return tuple(out)
 
     n = max(len(images_a), len(images_b))
-    return indexed_batches(n, batch_size, load, seed=seed, shuffle=False)
+    return IndexedBatches(n, batch_size, load, seed=seed, shuffle=False)
 
 
 # --------------------------------------------------------------------------- synthetic fruit

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_lab.data.files import (
-    download,
-    resolve_root,
-    sha256_of,
-)
-from gan_lab.data.images import indexed_batches, normalize, stream_seed
+from gan_lab.data.files import download, keras_cache, resolve_root, sha256_of
+from gan_lab.data.images import IndexedBatches, normalize, stream_seed
 from gan_lab.errors import DataError, DatasetNotFoundError
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -124,8 +120,10 @@ def mnist_arrays(
     """Real MNIST as arrays, from a placed file or a verified download.
 
     Looks in ``data_dir`` (default: the data root) and its ``mnist/`` subfolder for
-    Keras' ``mnist.npz``, then for the idx files of the split; failing both, downloads
-    ``mnist.npz`` (sha256-checked) into ``<data_dir>/mnist/``.
+    Keras' ``mnist.npz``, then for the idx files of the split, then in Keras' own cache
+    (``~/.keras/datasets/mnist.npz``, used when its sha256 is right: the same file);
+    failing all, downloads ``mnist.npz`` (sha256-checked, with progress) into
+    ``<data_dir>/mnist/``.
 
     Args:
         split: ``"train"`` (60,000 images) or ``"test"`` (10,000).
@@ -165,6 +163,11 @@ def mnist_arrays(
             tried.append(f"{images or labels} found, but its {missing} file is missing in {folder}")
         else:
             tried.append(f"{folder}/{prefix}-images-idx3-ubyte.gz and labels (not found)")
+    cached = keras_cache("datasets", "mnist.npz")
+    if cached.is_file() and sha256_of(cached) == MNIST_SHA256:
+        x, y = read_mnist_npz(cached, split, sha256=None)  # checked just now
+        return _mnist_set(x, y, f"MNIST {split} split (real, Keras' cache {cached})")
+    tried.append(f"{cached} (Keras' cache: {'another file' if cached.is_file() else 'not found'})")
     target = root / "mnist" / "mnist.npz"
     if download_missing:
         try:
@@ -182,7 +185,7 @@ def mnist_arrays(
         f"({prefix}-images-idx3-ubyte.gz, {prefix}-labels-idx1-ubyte.gz) in {root / 'mnist'}, "
         "or point GAN_LAB_DATA_DIR (or data_dir=) at the folder holding them, or run "
         "`make data` while online. To run offline on gan_lab's synthetic digits instead, "
-        "set GAN_LAB_QUICK=1."
+        "use quick mode (QUICK = True in a lesson, --quick on the command line)."
     )
 
 
@@ -231,11 +234,11 @@ def to_dataset(
     labels: np.ndarray | None = None,
     noise_dim: int | None = None,
 ):
-    """A ``tf.data.Dataset`` of float32 image batches in [-1, 1] (with ``labels``: (images,
+    """``IndexedBatches`` of float32 image batches in [-1, 1] (with ``labels``: (images,
     labels) pairs; with ``noise_dim``: (images, noise) pairs), reshuffled every epoch.
 
     Scaling runs once on the in-memory tensor, not per epoch. Batch ``b`` is a pure function
-    of ``seed`` and ``b`` (``images.indexed_batches``: an epoch drops the last
+    of ``seed`` and ``b`` (``images.IndexedBatches``: an epoch drops the last
     ``len(images) % batch_size`` images, a different few each epoch), so a resumed or
     distributed run sees the same batches as one uninterrupted run on one device.
     ``noise_dim`` adds the generator's noise to each batch, drawn from ``(seed, b)``:
@@ -257,36 +260,7 @@ def to_dataset(
             return real, tf.gather(noise, positions)
         return real if labels is None else (real, tf.gather(labels, indices))
 
-    return indexed_batches(len(images), batch_size, load, seed=seed, shuffle=shuffle)
-
-
-def load_mnist(
-    split: str = "train",
-    batch_size: int = 256,
-    shuffle: bool = True,
-    seed: int = 0,
-    *,
-    quick: bool,
-    data_dir: str | Path | None = None,
-    with_labels: bool = False,
-):
-    """MNIST (or, in quick mode, synthetic digits) as a batched ``tf.data.Dataset``.
-
-    Args:
-        split: ``"train"`` or ``"test"``.
-        batch_size: images per batch (default 256, as in the TF DCGAN tutorial).
-        shuffle: reshuffle every epoch (default True), seeded by ``seed``.
-        seed: seed of the shuffle and of the synthetic digits.
-        quick: quick mode (synthetic data) or full mode (real data). Required: the caller
-            decides (a notebook's parameters cell, a run's settings), never the environment.
-        data_dir: where real MNIST is looked for and cached.
-        with_labels: yield ``(images, labels)`` pairs instead of images.
-
-    Returns:
-        Dataset of float32 images (batch, 28, 28, 1) in [-1, 1].
-    """
-    data = load_digits(split, quick=quick, data_dir=data_dir, seed=seed)
-    return to_dataset(data.images, batch_size, shuffle, seed, data.labels if with_labels else None)
+    return IndexedBatches(len(images), batch_size, load, seed=seed, shuffle=shuffle)
 
 
 def _arc(cx, cy, rx, ry, start, stop, n=24):

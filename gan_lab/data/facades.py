@@ -17,8 +17,8 @@ from gan_lab.data.files import (
     resolve_root,
 )
 from gan_lab.data.images import (
+    IndexedBatches,
     element_seeds,
-    indexed_batches,
     list_images,
     normalize,
     random_seed_pair,
@@ -149,7 +149,8 @@ def find_facades(data_dir: str | Path | None = None, download_missing: bool = Tr
         + f"\nTo fix: place facades.tar.gz, or its extracted facades/ folder with train/, val/ "
         f"and test/ (512x256 photo|label files), in {root}, or point GAN_LAB_DATA_DIR (or "
         "data_dir=) at the folder holding them, or run `make data` while online. To run "
-        "offline on gan_lab's synthetic facades instead, set GAN_LAB_QUICK=1."
+        "offline on gan_lab's synthetic facades instead, use quick mode (QUICK = True in a "
+        "lesson, --quick on the command line)."
     )
 
 
@@ -233,37 +234,53 @@ def load_facades(
 # --------------------------------------------------------------------------- pipeline
 
 
-def jitter(input_image, target_image, size: int, seed=None):
-    """Pix2pix's random jitter, identical for input and target: resize to 286/256 of
-    ``size`` with nearest neighbour, take one random ``size`` crop, mirror half the time.
+def jitter(label_map, photo, size: int, seed=None):
+    """Pix2pix's random jitter of one (label map, photo) pair: resize both to 286/256 of
+    ``size``, take one random ``size`` crop, mirror half the time; the crop and the mirror
+    are the same for both, so they stay aligned.
 
-    ``seed`` (shape [2]) makes it a stateless, reproducible draw; without it a seed is
-    drawn from TensorFlow's global generator."""
+    The photo is resized bilinearly, as the paper's code does (phillipi/pix2pix
+    ``donkey_folder.lua``: torch ``image.scale``, bilinear by default); bilinear values
+    stay within the input's range, where bicubic (junyanz's ``get_transform``) overshoots
+    at edges. The label map is resized with nearest neighbour, so its colours stay exactly
+    the CMP palette (a blend at a region border would be a colour of no class).
+
+    Args:
+        label_map, photo: (size, size, channels) float tensors.
+        size: the crop size, the images' size.
+        seed: shape [2], a stateless, reproducible draw; None draws a seed from
+            TensorFlow's global generator.
+    """
     import tensorflow as tf
 
     if seed is None:
         seed = random_seed_pair()
     crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     big = int(round(size * 286 / 256))
-    stacked = tf.concat([input_image, target_image], axis=-1)  # crop both with one draw
-    stacked = tf.image.resize(stacked, [big, big], method="nearest")
+    stacked = tf.concat(  # crop and mirror both with one draw
+        [
+            tf.image.resize(label_map, [big, big], method="nearest"),
+            tf.image.resize(photo, [big, big], method="bilinear"),
+        ],
+        axis=-1,
+    )
     stacked = tf.image.stateless_random_crop(
         stacked, [size, size, tf.shape(stacked)[-1]], seed=crop_seed
     )
     stacked = tf.image.stateless_random_flip_left_right(stacked, seed=flip_seed)
-    channels = tf.shape(input_image)[-1]
+    channels = tf.shape(label_map)[-1]
     return stacked[..., :channels], stacked[..., channels:]
 
 
 def pair_dataset(
     pairs: PairSet, batch_size: int = 1, augment: bool = True, shuffle: bool = True, seed: int = 0
 ):
-    """A ``tf.data.Dataset`` of (input, target) float32 batches in [-1, 1].
+    """``IndexedBatches`` of (input, target) float32 batches in [-1, 1].
 
     Scaling runs once on the in-memory tensors; the random jitter (``augment``) runs per
     pair, seeded by ``seed``, the batch number and the pair's place in the batch, so every
     epoch sees fresh crops and flips, and a resumed or distributed run the same ones
-    (``images.indexed_batches``; an epoch drops the last ``n % batch_size`` pairs).
+    (``images.IndexedBatches``; an epoch drops the last ``n % batch_size`` pairs).
     """
     import tensorflow as tf
 
@@ -283,7 +300,7 @@ def pair_dataset(
             fn_output_signature=(tf.TensorSpec(x.shape[1:]), tf.TensorSpec(y.shape[1:])),
         )
 
-    return indexed_batches(len(pairs.inputs), batch_size, load, seed=seed, shuffle=shuffle)
+    return IndexedBatches(len(pairs.inputs), batch_size, load, seed=seed, shuffle=shuffle)
 
 
 # --------------------------------------------------------------------------- synthetic facades

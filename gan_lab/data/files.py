@@ -1,4 +1,4 @@
-"""Files: checksums, verified downloads, errors that name the culprit."""
+"""Files: checksums, verified downloads with progress, Keras' cache, atomic extraction."""
 
 from __future__ import annotations
 
@@ -17,36 +17,86 @@ from gan_lab.errors import DataError
 
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+    return _digest(path, hashlib.sha256())
+
+
+def md5_of(path: Path) -> str:
+    """Hex md5 of a file, read in chunks (Keras' checksum of its application weights)."""
+    return _digest(path, hashlib.md5())
+
+
+def _digest(path: Path, digest) -> str:
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def download(url: str, path: Path, sha256: str | None = None, timeout: float = 20.0) -> Path:
-    """Download ``url`` to ``path`` via a ``.part`` file, verifying its sha256.
+def keras_cache(subdir: str, name: str) -> Path:
+    """Where ``keras.utils.get_file`` keeps a downloaded file, e.g.
+    ``keras_cache("datasets", "mnist.npz")``: under ``$KERAS_HOME``, else ``~/.keras``;
+    ``/tmp/.keras`` where that is not writable (Keras' own rule)."""
+    if os.environ.get("KERAS_HOME"):
+        home = Path(os.environ["KERAS_HOME"]).expanduser()
+    else:
+        base = Path.home() if os.access(Path.home(), os.W_OK) else Path("/tmp")
+        home = base / ".keras"
+    if home.exists() and not os.access(home, os.W_OK):
+        home = Path("/tmp/.keras")
+    return home / subdir / name
+
+
+def download(
+    url: str,
+    path: Path,
+    sha256: str | None = None,
+    *,
+    md5: str | None = None,
+    timeout: float = 20.0,
+    progress: bool = True,
+) -> Path:
+    """Download ``url`` to ``path`` via a ``.part`` file, showing its size and progress,
+    and verify its checksum.
 
     The file appears at ``path`` only once complete and verified, so an interrupted or
     corrupt download never looks like a valid cached file.
 
+    Args:
+        url: what to download.
+        path: where the file goes; its folder is created.
+        sha256, md5: the expected checksum (give at most one; None: not checked).
+        timeout: seconds to wait for the server (default 20).
+        progress: show a progress bar (default True).
+
     Raises:
         OSError: the download failed (offline, host unreachable, HTTP error).
-        DataError: the downloaded bytes do not match ``sha256``; the partial file is removed.
+        DataError: the downloaded bytes do not match the checksum; the partial file is
+            removed.
     """
+    from tqdm.auto import tqdm
+
+    path = Path(path)
     created = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as f:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
-                f.write(chunk)
-        if sha256 is not None and (got := sha256_of(part)) != sha256:
-            raise DataError(
-                f"Checksum mismatch for {url} (saved as {part}): expected sha256 {sha256}, "
-                f"got {got}. The partial file was removed; retry, or download the file by "
-                f"hand and place it at {path}."
-            )
+            size = int(response.headers.get("Content-Length") or 0) or None
+            print(f"gan_lab: downloading {url} to {path}")
+            with tqdm(
+                total=size, unit="B", unit_scale=True, desc=path.name, disable=not progress
+            ) as bar:
+                for chunk in iter(lambda: response.read(1 << 20), b""):
+                    f.write(chunk)
+                    bar.update(len(chunk))
+        for name, expected, of in (("sha256", sha256, sha256_of), ("md5", md5, md5_of)):
+            if expected is not None and (got := of(part)) != expected:
+                raise DataError(
+                    f"Checksum mismatch for {url} (saved as {part}): expected {name} "
+                    f"{expected}, got {got}. The partial file was removed; retry, or download "
+                    f"the file by hand and place it at {path}."
+                )
+        runtime.fsync(part)
         os.replace(part, path)
     finally:
         part.unlink(missing_ok=True)

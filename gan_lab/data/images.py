@@ -112,7 +112,7 @@ def element_seeds(seed, stream: str, batch, positions):
     )
 
 
-def indexed_batches(n: int, batch_size: int, load, *, seed: int, shuffle: bool = True):
+class IndexedBatches:
     """A batched pipeline that is a pure function of the batch number: resumable at any
     step, and splittable across replicas, without replaying what came before.
 
@@ -121,45 +121,67 @@ def indexed_batches(n: int, batch_size: int, load, *, seed: int, shuffle: bool =
     ``n % batch_size`` examples of each epoch are left out, so every step sees a full
     batch (and a global batch splits evenly). ``load(batch, indices, positions)`` turns
     global batch number ``batch`` (int64), the example ``indices`` of (a piece of) it and
-    their ``positions`` in it into the tensors of a batch; draw its randomness from
+    their ``positions`` in it into the tensors of a batch; it draws its randomness from
     ``stream_seed``/``element_seeds`` keyed by ``batch`` and ``positions``.
 
-    Returns:
-        One epoch as a ``tf.data.Dataset``, with an attribute ``from_batch(start=0,
-        pieces=1, keep=(0,))``: the endless pipeline from global batch ``start`` on, each
-        batch cut into ``pieces`` equal pieces of which those in ``keep`` are yielded, in
-        order. ``training.Trainer`` uses it to resume and, under a ``tf.distribute``
-        strategy, to let each worker build only its replicas' pieces.
+    Iterating over it (or ``epoch()``) gives one epoch; ``from_batch`` gives the endless
+    pipeline from any batch on, which ``training.Trainer`` uses to resume and, under a
+    ``tf.distribute`` strategy, to let each worker build only its replicas' pieces.
+
+    Args:
+        n: number of examples.
+        batch_size: examples per (global) batch, in [1, n].
+        load: ``(batch, indices, positions) -> batch tensors``, traced by ``tf.data``.
+        seed: seed of the epochs' orders (and of ``load``'s draws).
+        shuffle: visit each epoch in a new seeded order (default True) or in order.
 
     Raises:
-        ValueError: fewer than ``batch_size`` examples, or pieces that do not divide it.
+        ValueError: fewer than ``batch_size`` examples.
     """
-    import tensorflow as tf
 
-    if batch_size < 1 or n < batch_size:
-        raise ValueError(
-            f"batch_size must be in [1, {n}] (the number of examples). Received: {batch_size}"
-        )
-    per_epoch = n // batch_size
-    endless = 2**62
-
-    def epoch_batches(epoch):
-        order = tf.range(n, dtype=tf.int64)
-        if shuffle:
-            order = tf.random.experimental.stateless_shuffle(
-                order, seed=stream_seed(seed, "order", epoch)
+    def __init__(self, n: int, batch_size: int, load, *, seed: int, shuffle: bool = True):
+        if batch_size < 1 or n < batch_size:
+            raise ValueError(
+                f"batch_size must be in [1, {n}] (the number of examples). Received: {batch_size}"
             )
-        rows = tf.reshape(order[: per_epoch * batch_size], [per_epoch, batch_size])
-        return tf.data.Dataset.from_tensor_slices(rows)
+        self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
+        self.batches_per_epoch = n // batch_size
+        self._load = load
 
-    def from_batch(start: int = 0, pieces: int = 1, keep=(0,)):
-        if pieces < 1 or batch_size % pieces:
-            raise ValueError(f"A batch of {batch_size} cannot be split into {pieces} equal pieces.")
-        size = batch_size // pieces
-        first_epoch, offset = divmod(int(start), per_epoch)
-        rows = tf.data.Dataset.range(first_epoch, endless).flat_map(epoch_batches)
+    def _epoch_rows(self, epoch):
+        """The example indices of epoch ``epoch``'s batches, one row per batch."""
+        import tensorflow as tf
+
+        order = tf.range(self.n, dtype=tf.int64)
+        if self.shuffle:
+            order = tf.random.experimental.stateless_shuffle(
+                order, seed=stream_seed(self.seed, "order", epoch)
+            )
+        rows = order[: self.batches_per_epoch * self.batch_size]
+        return tf.data.Dataset.from_tensor_slices(
+            tf.reshape(rows, [self.batches_per_epoch, self.batch_size])
+        )
+
+    def from_batch(self, start: int = 0, pieces: int = 1, keep=None):
+        """The endless pipeline from global batch ``start`` on, each batch cut into
+        ``pieces`` equal pieces of which those in ``keep`` (default all) are yielded, in
+        order.
+
+        Raises:
+            ValueError: ``pieces`` does not divide the batch size.
+        """
+        import tensorflow as tf
+
+        if pieces < 1 or self.batch_size % pieces:
+            raise ValueError(
+                f"A batch of {self.batch_size} cannot be split into {pieces} equal pieces."
+            )
+        size = self.batch_size // pieces
+        endless = 2**62
+        first_epoch, offset = divmod(int(start), self.batches_per_epoch)
+        rows = tf.data.Dataset.range(first_epoch, endless).flat_map(self._epoch_rows)
         numbered = tf.data.Dataset.zip(tf.data.Dataset.range(start, endless), rows.skip(offset))
-        kept = tf.constant(list(keep), tf.int64)
+        kept = tf.constant(list(range(pieces) if keep is None else keep), tf.int64)
 
         def cut(batch, row):  # the kept pieces of one global batch, in order
             return tf.data.Dataset.from_tensor_slices(kept).map(
@@ -171,14 +193,21 @@ def indexed_batches(n: int, batch_size: int, load, *, seed: int, shuffle: bool =
             )
 
         pipeline = numbered.flat_map(cut)
-        return pipeline.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-            tf.data.AUTOTUNE
-        )
+        pipeline = pipeline.map(self._load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return pipeline.prefetch(tf.data.AUTOTUNE)
 
-    dataset = from_batch(0).take(per_epoch)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(per_epoch))
-    dataset.from_batch = from_batch
-    return dataset
+    def epoch(self):
+        """The first epoch, as a ``tf.data.Dataset`` of known length."""
+        import tensorflow as tf
+
+        first = self.from_batch(0).take(self.batches_per_epoch)
+        return first.apply(tf.data.experimental.assert_cardinality(self.batches_per_epoch))
+
+    def __iter__(self):
+        return iter(self.epoch())
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch
 
 
 def random_seed_pair():

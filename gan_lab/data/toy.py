@@ -65,20 +65,35 @@ def toy_dataset(
     batch_size: int = 256,
     seed: int = 0,
     noise_dim: int | None = None,
+    batches_per_step: int = 1,
 ):
-    """``n`` samples of a toy distribution as a shuffled, batched ``tf.data.Dataset``
+    """``n`` samples of a toy distribution as shuffled ``IndexedBatches``
     (with ``noise_dim``: (samples, noise) pairs, as ``digits.to_dataset``).
 
     Batches are full (the remainder is dropped), so every step sees ``batch_size`` samples;
-    batch ``b`` is a pure function of ``seed`` and ``b`` (``images.indexed_batches``).
+    batch ``b`` is a pure function of ``seed`` and ``b`` (``images.IndexedBatches``).
+    With ``batches_per_step`` k > 1, each element holds the k real batches of one step,
+    batch axis first, (batch_size, k, dim) (WGAN-GP's critic updates,
+    ``steps.make_wgan_gp_step``): the samples are cut into ``n // k`` rows of k, so no
+    sample appears twice in a step, and each appears once an epoch.
     """
     import tensorflow as tf
 
-    from gan_lab.data.images import indexed_batches, stream_seed
+    from gan_lab.data.images import IndexedBatches, stream_seed
 
-    if batch_size < 1 or batch_size > n:
-        raise ValueError(f"batch_size must be in [1, n={n}]. Received: batch_size={batch_size}")
-    samples = tf.constant(sample_toy(kind, n, seed))
+    if not isinstance(batches_per_step, int) or batches_per_step < 1:
+        raise ValueError(
+            f"batches_per_step must be a positive integer. Received: {batches_per_step!r}"
+        )
+    if noise_dim is not None and batches_per_step > 1:
+        raise ValueError("noise_dim is for one batch a step; use batches_per_step=1 with it.")
+    rows = n // batches_per_step
+    if batch_size < 1 or batch_size > rows:
+        raise ValueError(f"batch_size must be in [1, {rows}]. Received: batch_size={batch_size}")
+    drawn = sample_toy(kind, rows * batches_per_step, seed)
+    if batches_per_step > 1:
+        drawn = drawn.reshape(rows, batches_per_step, drawn.shape[-1])
+    samples = tf.constant(drawn)
 
     def load(batch, indices, positions):
         real = tf.gather(samples, indices)
@@ -89,4 +104,4 @@ def toy_dataset(
         )
         return real, tf.gather(noise, positions)
 
-    return indexed_batches(n, batch_size, load, seed=seed)
+    return IndexedBatches(rows, batch_size, load, seed=seed)

@@ -1,13 +1,15 @@
-"""The Python 3 kernel that `make lab` and `make test-lab` start for the lessons.
+"""The launcher of the "gan_lab" Jupyter kernel (installed by tools/kernel.py, see there).
 
-On a machine without an NVIDIA GPU, TensorFlow's C++ start-up notes about the missing CUDA
+It runs the project's .venv Python, so a lesson imports gan_lab in any JupyterLab that lists the
+kernel. On a machine without an NVIDIA GPU, TensorFlow's C++ start-up notes about the missing CUDA
 driver ("Could not find cuda drivers", "failed call to cuInit: ... (303)", oneDNN's "port.cc"
 note) are printed from static initialisers, before TF_CPP_MIN_LOG_LEVEL takes effect, and
 JupyterLab shows them as red stderr blocks that read as errors. So when no GPU is present this
 launcher imports TensorFlow and probes its devices *before* the kernel starts capturing output:
-those lines go to the terminal that runs JupyterLab (nothing is discarded), and the lesson's
-first cells show only gan_lab's device report. Anything TensorFlow prints later, and every
-Python exception, shows in the notebook as usual. With a GPU the kernel starts unchanged.
+those lines go to the terminal (or log) of the Jupyter server (nothing is discarded), and the
+lesson's first cells show only gan_lab's own lines. Anything TensorFlow prints later, and every
+Python exception, shows in the notebook as usual. With an NVIDIA driver the kernel starts
+unchanged.
 """
 
 import os
