@@ -30,9 +30,9 @@ GENERATORS = {  # the networks a trained run is used through (export, translate,
     "pix2pix": ("generator",),
     "cyclegan": ("g", "f"),
 }
-TOY_METHODS = {  # the ring contenders of lesson 1: name -> label
-    "gan": "plain GAN, equal learning rates",
-    "gan_fast_d": "plain GAN, D learning rate x10",
+TOY_METHODS = {  # the ring contenders of lesson 1 (the same D budget): name -> label
+    "gan": "plain GAN",
+    "gan_gp": "plain GAN + gradient penalty",
     "wgan_gp": "WGAN-GP",
 }
 RING_STD = 0.02  # the ring of 8 Gaussians of lesson 1
@@ -131,22 +131,25 @@ def _toy_defaults(quick: bool) -> dict:  # lesson 1
         "learning_rate_1d": 1e-3,
         "steps_compare": 400 if quick else 2000,  # simultaneous vs alternating steps
         # The ring of 8 Gaussians: 128x128 MLPs, 2-D noise. `steps` generator updates
-        # for each of TOY_METHODS; `gan-lab train toy` trains `method` with `seed`.
-        "method": "gan_fast_d",
-        "steps": 1000 if quick else 10_000,
+        # for each of TOY_METHODS; `gan-lab train toy` trains `method` with `seed`. The
+        # contenders differ only in their losses: the same strong discriminator budget
+        # (d_steps updates per G update, each on its own real batch, at d_learning_rate)
+        # and the same Adam for both networks.
+        "precision": "float32",  # bfloat16 steps (2**-6 near 2) exceed the modes' std 0.02
+        "frames": 10 if quick else 20,  # per GIF (each 1-D toy and each ring run)
+        "method": "gan",
+        "steps": 2000 if quick else 10_000,
         "batch_size": 256,
         "ring_samples": 20_000,  # training samples drawn from the ring
         "latent_dim": 2,
         "ring_seeds": [0] if quick else [0, 1, 2],
         "snapshots": 5,  # coverage measured this many times during training
-        "learning_rate": 1e-4,  # G's in all three; D's in "gan" and "wgan_gp"
-        "fast_d_learning_rate": 1e-3,  # D's in "gan_fast_d"
-        "beta_1": 0.5,  # the plain GANs' Adam (DCGAN's beta_1)
-        "beta_2": 0.999,
-        "wgan_beta_1": 0.0,  # WGAN-GP's Adam: Gulrajani et al., Algorithm 1
-        "wgan_beta_2": 0.9,
-        "gp_weight": 10.0,
-        "n_critic": 5,
+        "learning_rate": 1e-4,  # G's
+        "d_learning_rate": 1e-3,  # D's (WGAN-GP: the critic's), ten times G's
+        "beta_1": 0.5,  # Adam of both networks: the WGAN-GP authors' gan_toy.py
+        "beta_2": 0.9,  # (their paper's Algorithm 1: beta_1 = 0)
+        "d_steps": 5,  # D updates per G update: Goodfellow's k, WGAN-GP's n_critic
+        "gp_weight": 10.0,  # the penalty's lambda in gan_gp and wgan_gp (WGAN-GP's paper)
     }
 
 
@@ -172,14 +175,18 @@ def _pix2pix_defaults(quick: bool) -> dict:  # lesson 3: the paper's networks an
         "image_size": 64 if quick else 256,
         "base_filters": 32 if quick else 64,
         "max_filters": 256 if quick else 512,
-        "batch_size": 4 if quick else 1,  # the paper: 1 for the facades
-        "steps": 400 if quick else 40_000,  # full: the TF tutorial's 100 epochs of 400
+        "batch_size": 1,  # the paper's, for training and for its batch-1 test protocol
+        # full: the TF tutorial's 100 epochs of 400 pairs, about an hour on one GPU (the
+        # paper's 200 epochs, 80,000 steps, took under two hours on a Titan X: section 4)
+        "steps": 800 if quick else 40_000,
         "lambda_l1": 100.0,
         "lambda_gan": 1.0,  # 0: the paper's L1-only ablation
         "learning_rate": 2e-4,
         "beta_1": 0.5,
         "beta_2": 0.999,
-        "l1_ablation": True,  # the lesson also trains an L1-only generator (the CLI does not)
+        # the lesson also trains an L1-only generator (the CLI does not); in full mode that
+        # doubles the run, so it is one setting away there
+        "l1_ablation": quick,
     }
 
 
@@ -354,31 +361,34 @@ def _toy(c: dict) -> Experiment:
 
     nets = _toy_networks(c)
     g = nets["generator"]
+    role = "critic" if c["method"] == "wgan_gp" else "discriminator"
+    d = nets[role]
+    optimizers = {"generator": _adam(c), role: _adam(c, c["d_learning_rate"])}
     if c["method"] == "wgan_gp":
-        d = nets["critic"]
-        optimizers = {
-            role: _adam(c, beta_1=c["wgan_beta_1"], beta_2=c["wgan_beta_2"]) for role in nets
-        }
         step = steps.make_wgan_gp_step(
             g,
             d,
             optimizers["generator"],
-            optimizers["critic"],
+            optimizers[role],
             gp_weight=c["gp_weight"],
-            n_critic=c["n_critic"],
+            n_critic=c["d_steps"],
         )
-        per_step = {"batches_per_step": c["n_critic"]}  # a real batch per critic update
     else:
-        d = nets["discriminator"]
-        fast = c["method"] == "gan_fast_d"
-        optimizers = {
-            "generator": _adam(c),
-            "discriminator": _adam(c, c["fast_d_learning_rate"] if fast else None),
-        }
-        step = steps.make_gan_step(g, d, optimizers["generator"], optimizers["discriminator"])
-        per_step = {"noise_dim": c["latent_dim"]}  # with the batch: independent of the split
-    batches = data.toy_dataset(
-        "ring", n=c["ring_samples"], batch_size=c["batch_size"], seed=c["seed"], **per_step
+        gp_weight = c["gp_weight"] if c["method"] == "gan_gp" else 0.0
+        step = steps.make_alternating_gan_step(
+            g,
+            d,
+            optimizers["generator"],
+            optimizers[role],
+            d_steps=c["d_steps"],
+            gp_weight=gp_weight,
+        )
+    batches = data.toy_dataset(  # a real batch for each D update: (batch, d_steps, 2)
+        "ring",
+        n=c["ring_samples"],
+        batch_size=c["batch_size"],
+        seed=c["seed"],
+        batches_per_step=c["d_steps"],
     )
     centers = data.ring_centers()
 
@@ -575,7 +585,7 @@ def _pix2pix(c: dict) -> Experiment:
     kind_name = "SYNTHETIC facades" if train.synthetic else "CMP facades"
     return Experiment(
         config=c,
-        title=f"Pix2Pix on {kind_name}",
+        title=f"Pix2Pix{', L1 only,' if not c['lambda_gan'] else ''} on {kind_name}",
         networks=nets,
         optimizers=optimizers,
         train_step=step,

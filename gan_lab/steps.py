@@ -116,6 +116,7 @@ def make_alternating_gan_step(
     d_optimizer: keras.optimizers.Optimizer,
     d_steps: int = 1,
     label_smoothing: float = 0.0,
+    gp_weight: float = 0.0,
     seed: int | None = None,
 ) -> Callable[[tf.Tensor], dict]:
     """The GAN step of Goodfellow et al.'s Algorithm 1: ``d_steps`` D updates, then one G
@@ -125,17 +126,23 @@ def make_alternating_gan_step(
     fakes, D's weights before its update for both gradients): cheaper, and the TF DCGAN
     tutorial's form. Here G's gradient sees the D that has just learned from this batch,
     at the cost of a second generator pass and a second D pass on fakes. Each D update
-    uses the same real batch with fresh noise (the paper draws a new real minibatch each
-    time; with the default ``d_steps=1``, the paper's own choice, the two are the same).
+    gets its own real batch and fresh noise, as in the paper: with ``d_steps`` > 1 the
+    step's batch holds the ``d_steps`` real batches stacked on axis 1, (batch, d_steps,
+    ...) (``data.toy_dataset(..., batches_per_step=d_steps)``), as ``make_wgan_gp_step``
+    takes them.
 
     Args:
         generator, discriminator, g_optimizer, d_optimizer: as ``make_gan_step``.
         d_steps: D updates per G update, the paper's k (default 1).
         label_smoothing: one-sided label smoothing for D's real targets (default 0).
+        gp_weight: weight of a gradient penalty on D's logit, WGAN-GP's
+            ``losses.gradient_penalty`` added to D's loss (default 0: none; Fedus et al.,
+            "Many Paths to Equilibrium", 2018, add it to the non-saturating GAN).
         seed: seed of the step's noise generator (default: split off the global one).
 
     Returns:
-        ``step(real) -> {"d_loss", "g_loss", "d_real", "d_fake"}`` (the batch may also be
+        ``step(real) -> {"d_loss", "g_loss", "d_real", "d_fake"}``, ``real`` (batch, ...)
+        or, with ``d_steps`` > 1, (batch, d_steps, ...) (the batch may also be
         ``(real, d_noise, g_noise)`` to fix the noise: ``d_noise`` for every D update,
         ``g_noise`` for the G update), where ``d_real`` and ``d_fake`` are the mean
         probabilities the last D update's D (before it) assigned to real and generated
@@ -156,14 +163,27 @@ def make_alternating_gan_step(
             real, d_noise, g_noise = batch
         else:
             real, d_noise, g_noise = batch, None, None
-        size = tf.shape(real)[0]
-        for _ in range(d_steps):  # 1. D's move(s): unrolled at trace time
+        shape = real.shape
+        if d_steps == 1:
+            reals = [real]
+        elif shape.rank is not None and (shape.rank < 3 or shape[1] not in (None, d_steps)):
+            raise ValueError(
+                f"This step takes {d_steps} real batches a step, stacked as (batch, "
+                f"d_steps={d_steps}, ...). Received: shape {shape}"
+            )
+        else:
+            reals = [real[:, k] for k in range(d_steps)]
+        size = tf.shape(reals[0])[0]
+        for real_k in reals:  # 1. D's move(s), each on its own real batch, unrolled
             noise = rng.normal([size, latent_dim]) if d_noise is None else d_noise
             fake = generator(noise, training=True)
             with tf.GradientTape() as tape:
-                real_logits = discriminator(real, training=True)
+                real_logits = discriminator(real_k, training=True)
                 fake_logits = discriminator(fake, training=True)
                 d_loss = losses.discriminator_loss(real_logits, fake_logits, label_smoothing)
+                if gp_weight:
+                    penalty = losses.gradient_penalty(discriminator, real_k, fake, rng=rng)
+                    d_loss += gp_weight * penalty
                 d_scaled = _for_gradients(d_loss, d_optimizer)
             _apply(tape, d_scaled, discriminator, d_optimizer)
         noise = rng.normal([size, latent_dim]) if g_noise is None else g_noise

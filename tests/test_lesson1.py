@@ -76,7 +76,8 @@ def test_alternating_step_takes_k_d_steps_per_g_step_and_checks_k():
     g, d = tiny_gan()
     g_opt, d_opt = keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3)
     step = steps.make_alternating_gan_step(g, d, g_opt, d_opt, d_steps=3)
-    logs = step(tf.constant(data.sample_toy("gaussian", 16)))
+    batches = data.toy_dataset("gaussian", n=300, batch_size=16, batches_per_step=3)
+    logs = step(next(iter(batches)))  # (16, 3, 1): a real batch for each D update
     assert int(d_opt.iterations) == 3 and int(g_opt.iterations) == 1
     assert all(np.isfinite(float(v)) for v in logs.values())
     with pytest.raises(ValueError, match="d_steps=0"):
@@ -87,28 +88,31 @@ def test_quick_ring_budget_is_shorter_and_full_mode_repeats_over_seeds():
     quick, full = recipes.defaults("toy", True), recipes.defaults("toy", False)
     assert len(quick["ring_seeds"]) == 1 and len(full["ring_seeds"]) == 3
     assert quick["steps"] < full["steps"]
-    # WGAN-GP uses Algorithm 1 of Gulrajani et al.: Adam(1e-4, 0, 0.9), lambda 10, n_critic 5.
-    assert (full["learning_rate"], full["wgan_beta_1"], full["wgan_beta_2"]) == (1e-4, 0.0, 0.9)
-    assert (full["gp_weight"], full["n_critic"]) == (10.0, 5)
-    assert full["fast_d_learning_rate"] == 10 * full["learning_rate"]
+    # The contenders share one discriminator budget: d_steps updates per G update, at ten
+    # times G's learning rate; WGAN-GP's penalty weight is the paper's lambda.
+    assert (full["d_steps"], full["gp_weight"]) == (5, 10.0)
+    assert full["d_learning_rate"] == 10 * full["learning_rate"]
 
 
 # ------------------------------------------------------------------ the ring contenders
 
 
 @pytest.mark.parametrize("method", list(recipes.TOY_METHODS))
-def test_each_ring_contender_builds_steps_and_scores(method):
+def test_each_ring_contender_has_the_same_budget_and_consumes_d_steps_real_batches(method):
     config = recipes.defaults("toy", True, method=method, precision="float32")
     runtime.seed_everything(0)
     experiment = recipes.build(config)
     d_role = "critic" if method == "wgan_gp" else "discriminator"
     g_opt, d_opt = experiment.optimizers["generator"], experiment.optimizers[d_role]
-    expected_d_lr = {"gan": 1e-4, "gan_fast_d": 1e-3, "wgan_gp": 1e-4}[method]
-    assert float(d_opt.learning_rate) == pytest.approx(expected_d_lr)
-    assert float(g_opt.learning_rate) == pytest.approx(1e-4)
-    assert float(d_opt.beta_1) == (0.0 if method == "wgan_gp" else 0.5)
+    assert float(g_opt.learning_rate) == pytest.approx(config["learning_rate"])
+    assert float(d_opt.learning_rate) == pytest.approx(config["d_learning_rate"])
+    for opt in (g_opt, d_opt):  # the same Adam for every contender
+        assert (float(opt.beta_1), float(opt.beta_2)) == (config["beta_1"], config["beta_2"])
+    batch = next(iter(experiment.batches))
+    assert batch.shape == (config["batch_size"], config["d_steps"], 2)  # one per D update
     before = flat(experiment.generators["generator"].trainable_variables)
-    logs = experiment.train_step(next(iter(experiment.batches)))
+    logs = experiment.train_step(batch)
+    assert int(d_opt.iterations) == config["d_steps"] and int(g_opt.iterations) == 1
     assert all(np.isfinite(float(v)) for v in logs.values())
     assert not np.allclose(before, flat(experiment.generators["generator"].trainable_variables))
     score = experiment.evaluate()
@@ -175,43 +179,46 @@ def constant_generator(point):
     return model
 
 
-def wgan_gp_run(n_critic=3):
-    """One eager WGAN-GP step on ``n_critic`` distinct real batches, with a spied critic."""
+def same(x, batch):
+    return x.shape == batch.shape and (x == batch).all()
+
+
+def spied_step(kind, k=3):
+    """One eager step of ``kind`` ("alternating" or "wgan_gp") with ``k`` D updates on k
+    distinct real batches, and a spied discriminator."""
     inputs_seen, scores_seen = [], []
-    critic = spied_critic(inputs_seen, scores_seen)
+    d = spied_critic(inputs_seen, scores_seen)
     g = constant_generator([5.0, -5.0])
-    c_opt = keras.optimizers.SGD(0.1)
-    step = steps.make_wgan_gp_step(
-        g, critic, keras.optimizers.SGD(0.1), c_opt, gp_weight=10.0, n_critic=n_critic, seed=1
-    )
-    real = next(iter(data.toy_dataset("ring", n=400, batch_size=16, batches_per_step=n_critic)))
+    g_opt, d_opt = keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1)
+    if kind == "wgan_gp":
+        step = steps.make_wgan_gp_step(g, d, g_opt, d_opt, gp_weight=10.0, n_critic=k, seed=1)
+    else:
+        step = steps.make_alternating_gan_step(g, d, g_opt, d_opt, d_steps=k, seed=1)
+    real = next(iter(data.toy_dataset("ring", n=400, batch_size=16, batches_per_step=k)))
     logs = step(real)
-    return real.numpy(), logs, inputs_seen, scores_seen, critic, c_opt
+    return real.numpy(), logs, inputs_seen, scores_seen, d, d_opt
 
 
-def test_wgan_gp_critic_sees_each_of_its_n_critic_real_batches_once_in_order():
+@pytest.mark.parametrize("kind", ["alternating", "wgan_gp"])
+def test_each_d_update_gets_its_own_real_batch_once_in_order(kind):
+    # Algorithm 1 of Goodfellow et al. and of Gulrajani et al.: a new real minibatch for
+    # each of the k discriminator (critic) updates of a step.
     n_critic = 3
-    real, _, inputs_seen, _, _, c_opt = wgan_gp_run(n_critic)
+    real, _, inputs_seen, _, _, c_opt = spied_step(kind, n_critic)
     assert real.shape == (16, n_critic, 2)
     batches = [real[:, k] for k in range(n_critic)]
     # The step's real batches are different samples (no sample twice in a step).
     assert len(np.unique(real.reshape(-1, 2), axis=0)) == 16 * n_critic
-    seen_real = [
-        k
-        for x in inputs_seen
-        for k, b in enumerate(batches)
-        if x.shape == b.shape and (x == b).all()
-    ]
+    seen_real = [k for x in inputs_seen for k, b in enumerate(batches) if same(x, b)]
     assert seen_real == list(range(n_critic))  # each once, update k on batch k
     assert int(c_opt.iterations) == n_critic
 
 
 def test_wgan_gp_logs_one_critic_before_its_last_update():
     n_critic = 3
-    real, logs, inputs_seen, scores_seen, critic, _ = wgan_gp_run(n_critic)
+    real, logs, inputs_seen, scores_seen, critic, _ = spied_step("wgan_gp", n_critic)
     last_real = real[:, -1]
-    i_real = max(i for i, x in enumerate(inputs_seen) if x.shape == last_real.shape and
-                 (x == last_real).all())  # fmt: skip
+    i_real = max(i for i, x in enumerate(inputs_seen) if same(x, last_real))
     fakes = [i for i, x in enumerate(inputs_seen) if (x == [5.0, -5.0]).all()]
     assert len(fakes) == n_critic + 1  # one per critic update, one for G's update
     i_fake = fakes[n_critic - 1]  # the last critic update's fakes
@@ -248,14 +255,3 @@ def test_toy_batches_per_step_use_each_sample_once_an_epoch():
     assert len(np.unique(epoch, axis=0)) == 1000
     with pytest.raises(ValueError, match="batches_per_step"):
         data.toy_dataset("ring", batches_per_step=0)
-
-
-def test_wgan_gp_recipe_feeds_n_critic_real_batches_a_step():
-    config = recipes.defaults("toy", True, method="wgan_gp", precision="float32")
-    runtime.seed_everything(0)
-    experiment = recipes.build(config)
-    batch = next(iter(experiment.batches))
-    assert batch.shape == (config["batch_size"], config["n_critic"], 2)
-    critic_opt = experiment.optimizers["critic"]
-    experiment.train_step(batch)
-    assert int(critic_opt.iterations) == config["n_critic"]

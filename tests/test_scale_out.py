@@ -231,7 +231,7 @@ def test_two_workers_take_the_steps_of_one_process(model, tmp_path):
     assert (config["strategy"], config["replicas"], config["workers"]) == ("multiworker", 2, 2)
     assert summary["steps"] == 2 and (run / "checkpoints" / "step_000002").is_dir()
     single = _run_folder(tmp_path / "single")
-    lr = config["fast_d_learning_rate"] if model == "toy" else config["learning_rate"]
+    lr = config["d_learning_rate"] if model == "toy" else config["learning_rate"]
     lr = max(lr, config["learning_rate"])
     worst = _check_first_step_equal(single, run, lr)
     print(f"{model}: largest relative gradient difference {worst:.2e} (allowed {GRAD_RTOL:.1e})")
