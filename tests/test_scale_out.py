@@ -206,7 +206,9 @@ def _check_first_step_equal(single: Path, multi: Path, lr: float):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["toy", "dcgan"])
+# Not the toy GAN: lesson 1's ring contenders draw their noise inside the step (one draw per
+# D update), so under several replicas it depends on the split; DCGAN carries it in the batch.
+@pytest.mark.parametrize("model", ["dcgan"])
 def test_two_workers_take_the_steps_of_one_process(model, tmp_path):
     """Acceptance: two `--strategy multiworker` workers on 127.0.0.1 both finish; only
     worker 0 wrote a run folder (worker 1's --output-dir stays empty); its run.json and
