@@ -246,11 +246,14 @@ def cyclegan_baselines(images_x, images_y, classifier, batch_size: int = 16) -> 
     error is the one a cycle that keeps nothing reaches).
 
     Returns:
-        ``{"x_to_y_identity", "y_to_x_identity", "reconstruction_l1_swapped"}``.
+        ``{"real_accuracy", "x_to_y_identity", "y_to_x_identity",
+        "reconstruction_l1_swapped"}``; ``real_accuracy`` is ``cyclegan_scores``' (the
+        judge's accuracy on the real images, whatever the translator).
     """
     identity = cyclegan_scores(_identity, _identity, images_x, images_y, classifier, batch_size)
     swapped = cyclegan_scores(_swap, _swap, images_x, images_y, classifier, batch_size)
     return {
+        "real_accuracy": identity["real_accuracy"],
         "x_to_y_identity": identity["x_to_y"],
         "y_to_x_identity": identity["y_to_x"],
         "reconstruction_l1_swapped": swapped["reconstruction_l1"],
