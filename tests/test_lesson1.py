@@ -119,6 +119,18 @@ def test_each_ring_contender_has_the_same_budget_and_consumes_d_steps_real_batch
     assert set(score) == {"modes_covered", "of_modes", "high_quality"} and score["of_modes"] == 8
 
 
+def test_ring_contenders_start_from_the_same_weights():
+    # The lesson attributes their differences to the losses: same seed, same initial networks.
+    weights = {}
+    for method in recipes.TOY_METHODS:
+        runtime.seed_everything(0)
+        experiment = recipes.build(recipes.defaults("toy", True, method=method))
+        weights[method] = [flat(net.weights) for net in experiment.networks.values()]
+    first, *others = weights.values()
+    for other in others:
+        assert all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
 def test_unknown_ring_method_is_refused():
     with pytest.raises(ValueError, match="method must be one of"):
         recipes.build(recipes.defaults("toy", True, method="lsgan"))
