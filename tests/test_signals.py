@@ -1,5 +1,5 @@
-"""Long runs survive a real SIGTERM: a lesson-sized run (lesson 1's ring GAN in quick mode,
-1,000 steps), stopped mid-run, saves a checkpoint and says how to continue; continued,
+"""Long runs survive a real SIGTERM: a lesson-sized run (lesson 1's ring GAN in quick mode),
+stopped mid-run, saves a checkpoint and says how to continue; continued,
 it ends with the same generator weights as a run never stopped, bit for bit (TensorFlow's
 op determinism, float32). Once through ``gan-lab train`` and ``--resume``, once as a
 notebook runs it (``runs.train`` with ``RUN_DIR``, run again with the same ``RUN_DIR``).
@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gan_lab import runs
+from gan_lab import recipes, runs
 
 SETTINGS = ["--quick", "--precision", "float32", "--set", "deterministic=true"]
-STEPS = 1000  # the toy's quick-mode run
+STEPS = recipes.defaults("toy", True)["steps"]  # the toy's quick-mode run (one source of truth)
 STOP_AFTER = 350  # the progress line of this step (not a checkpoint's) brings the signal
 
 NOTEBOOK = """
