@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-gpu demo test unit notebooks lint format strip lab test-lab test-fast data bench quality clean
+.PHONY: install install-gpu demo test unit notebooks lint format strip lab test-lab test-fast data bench quality clean reference
 
 install: $(STAMP)  ## .venv, and the lessons' Jupyter kernel "gan_lab" for your user (any JupyterLab)
 	@$(PY) tools/kernel.py --user
@@ -64,6 +64,14 @@ notebooks: $(STAMP)  ## nbval: execute every lesson in quick mode from its param
 	  HTTP_PROXY=$$offline HTTPS_PROXY=$$offline no_proxy= NO_PROXY= \
 	  $(PY) -m pytest --nbval-lax --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) notebooks/ \
 	  --nbval-kernel-startup-timeout=300 --durations=0 -v
+
+# The lessons' reference runs on the real datasets (gan_lab/reference.py says what and why):
+# hours on a CPU, resumable (run it again to continue), not part of make test. It writes
+# notebooks/reference/<name>/, which the lessons show. REFERENCES="pix2pix cyclegan": some.
+REFERENCES ?=
+reference: $(STAMP)  ## make reference DATA_DIR=<folder with mnist/, facades/, apple2orange/>
+	@test -n "$(DATA_DIR)" || { echo "make reference needs DATA_DIR=<folder holding mnist/, facades/ and apple2orange/>" >&2; exit 2; }
+	$(PY) -m gan_lab.reference --data-dir "$(DATA_DIR)" $(REFERENCES)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,263 @@
+"""The course's reference runs: each lesson's GAN trained on the real dataset, once, on a
+2-core CPU, by ``make reference DATA_DIR=...`` (``python -m gan_lab.reference``).
+
+``REFERENCES`` is the one definition of what they train (the lesson's full-mode settings,
+``recipes.defaults``, with the changes below); the driver trains each into
+``<outputs>/reference/<name>/`` (resuming a run it finds there), measures it with the
+lesson's own ``evaluate`` and writes a small folder the lessons show with ``show``:
+``notebooks/reference/<name>/`` holds ``figure.png``, ``progress.gif`` (when small enough)
+and ``result.json`` (the numbers, the verdict, the command, the commit, the machine and the
+training time). The dataset files themselves are never written there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+FOLDER = Path(__file__).resolve().parent.parent / "notebooks" / "reference"
+MAX_FILE_BYTES = 300_000  # per committed file (3 MB in all)
+
+# name: (lesson, model, changes to the lesson's full-mode settings, why)
+REFERENCES = {
+    "pix2pix": (
+        3,
+        "pix2pix",
+        {"steps": 2000},
+        "256 px as the paper; 2,000 steps of batch 1 (5 epochs of the 400 training pairs) "
+        "where the paper trains 200 epochs (80,000 steps)",
+    ),
+    "pix2pix_l1": (
+        3,
+        "pix2pix",
+        {"steps": 2000, "lambda_gan": 0.0},
+        "the paper's L1-only ablation, same networks, data and budget",
+    ),
+    "cyclegan": (
+        4,
+        "cyclegan",
+        {"image_size": 128, "base_filters": 32, "steps": 8000, "epochs": None},
+        "128 px and 32 base filters (the paper: 256 px, 64) for 8,000 steps of batch 1 "
+        "(about 8 epochs of 1,019 apples) where the paper trains 200 epochs",
+    ),
+}
+
+
+def command(names: list[str]) -> str:
+    which = f' REFERENCES="{" ".join(names)}"' if names != list(REFERENCES) else ""
+    return f"make reference DATA_DIR=<folder with the datasets>{which}"
+
+
+def machine() -> str:
+    """``2 CPU cores, AMD EPYC 7B13, TensorFlow 2.21.0``: where a reference ran."""
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    return (
+        f"{os.cpu_count()} CPU cores, {cpu}"
+        + (f", {gpus} GPU(s)" if gpus else ", no GPU")
+        + f", TensorFlow {tf.__version__}"
+    )
+
+
+def commit() -> str:
+    root = FOLDER.parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" (with uncommitted changes)" if dirty else "")
+
+
+def settings(name: str, data_dir: str | None) -> dict:
+    from gan_lab import recipes
+
+    _, model, changes, _ = REFERENCES[name]
+    return recipes.defaults(model, False, data_dir=data_dir, **changes)
+
+
+def train_one(name: str, data_dir: str | None, output_root: Path) -> dict:
+    """Train (or resume, or only re-measure a finished) reference ``name``; return its
+    ``summary.json`` plus the training seconds summed over every session that trained it."""
+    from gan_lab import recipes, runs, runtime
+
+    config = settings(name, data_dir)
+    runtime.setup(config)
+    experiment = recipes.build(config)
+    run_dir = output_root / "reference" / name
+    log = run_dir / "sessions.json"  # one entry per invocation: the commit, steps, seconds
+    sessions = json.loads(log.read_text()) if log.is_file() else []
+    began = runs.latest_step(run_dir) if runs.has_checkpoints(run_dir) else 0
+    result = runs.train(experiment, run_dir=run_dir, progress=False)
+    summary = result.summary
+    if summary["steps"] > began or not sessions:
+        sessions.append(
+            {
+                "commit": commit(),
+                "from_step": began,
+                "to_step": summary["steps"],
+                "seconds": summary["seconds"],
+            }
+        )
+    log.write_text(json.dumps(sessions, indent=2))
+    summary["training_seconds"] = round(sum(s["seconds"] for s in sessions), 1)
+    summary["sessions"] = sessions
+    summary["generators"] = experiment.generators
+    summary["config"] = config
+    return summary
+
+
+def write_folder(name: str, summary: dict, figure, names: list[str]) -> Path:
+    """``notebooks/reference/<name>/``: figure.png, progress.gif (if small) and result.json."""
+    import shutil
+
+    from PIL import Image
+
+    folder = FOLDER / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if figure is not None:  # pix2pix_l1 appears in pix2pix's figure
+        Image.fromarray(figure).save(folder / "figure.png", optimize=True)
+    gif = summary.get("gif")
+    if gif and Path(gif).stat().st_size <= MAX_FILE_BYTES:
+        shutil.copyfile(gif, folder / "progress.gif")
+    lesson, model, changes, why = REFERENCES[name]
+    record = {
+        "name": name,
+        "lesson": lesson,
+        "title": summary["title"],
+        "verdict": summary["verdict"],
+        "metric": summary["metric"],
+        "steps": summary["steps"],
+        "training_seconds": summary["training_seconds"],
+        "precision": summary["precision"],
+        "settings": {k: v for k, v in summary["config"].items() if k != "data_dir"},
+        "changes": changes,
+        "budget": why,
+        "command": command(names),
+        "commit": commit(),
+        "trained_by": summary["sessions"],
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    (folder / "result.json").write_text(json.dumps(record, indent=2) + "\n")
+    for path in folder.iterdir():
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise RuntimeError(f"{path} is {path.stat().st_size:,} bytes, over {MAX_FILE_BYTES:,}")
+    return folder
+
+
+def _small(images, size: int = 128):
+    """uint8 copies of ``images`` (in [-1, 1]) at most ``size`` px (the figures' limit)."""
+    import numpy as np
+
+    from gan_lab import data, viz
+
+    return np.stack(
+        [data.resize(image, min(size, image.shape[0])) for image in viz.to_uint8(images)]
+    )
+
+
+def _pix2pix_figure(name: str, done: dict):
+    """Six test label maps | L1 only (if trained) | pix2pix | the real photo, at 128 px."""
+    import numpy as np
+
+    from gan_lab import data, models, viz
+
+    c = done[name]["config"]
+    test = data.load_facades("test", c["image_size"], quick=False, data_dir=c["data_dir"])
+    x, y = data.normalize(test.inputs[:6]), data.normalize(test.targets[:6])
+    columns = [_small(x)]
+    for other in ("pix2pix_l1", "pix2pix"):
+        if other in done:
+            columns.append(
+                _small(models.pix2pix_translate(done[other]["generators"]["generator"], x))
+            )
+    columns.append(_small(y))
+    return viz.image_grid(np.stack(columns, axis=1).reshape(-1, 128, 128, 3), ncols=len(columns))
+
+
+def _cyclegan_figure(name: str, done: dict):
+    """Rows: eight test apples, G(apples), eight test oranges, F(oranges), at 128 px."""
+    import numpy as np
+
+    from gan_lab import data, viz
+
+    c, nets = done[name]["config"], done[name]["generators"]
+    test = data.load_apple2orange("test", c["image_size"], quick=False, data_dir=c["data_dir"])
+    x, y = data.normalize(test.a[:8]), data.normalize(test.b[:8])
+    rows = [x, nets["g"](x, training=False), y, nets["f"](y, training=False)]
+    return viz.image_grid(np.concatenate([_small(r) for r in rows]), ncols=8)
+
+
+FIGURES = {"pix2pix": _pix2pix_figure, "cyclegan": _cyclegan_figure}
+
+
+def show(name: str) -> dict:
+    """Show a committed reference in a lesson: its figure, then a few lines saying what it
+    is, its numbers' verdict, how long it took on which machine and the command that
+    reproduces it. Returns the record (``result.json``)."""
+    from IPython.display import Image, display
+
+    folder = FOLDER / name
+    record = json.loads((folder / "result.json").read_text())
+    display(Image(filename=str(folder / "figure.png")))
+    hours = record["training_seconds"] / 3600
+    print(
+        f"Reference run (not yours): {record['title']}, {record['steps']:,} steps, "
+        f"{hours:.1f} h of training on {record['machine']} ({record['precision']}), "
+        f"commit {record['commit']}.\n{record['budget']}.\n{record['verdict']}\n"
+        f"Reproduce: {record['command']}"
+    )
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    from gan_lab import runtime
+
+    parser = argparse.ArgumentParser(prog="python -m gan_lab.reference", description=__doc__)
+    parser.add_argument("--data-dir", required=True, help="folder holding the real datasets")
+    parser.add_argument("names", nargs="*", help=f"default: all of {', '.join(REFERENCES)}")
+    args = parser.parse_args(argv)
+    names = args.names or list(REFERENCES)
+    unknown = [n for n in names if n not in REFERENCES]
+    if unknown:
+        parser.error(f"unknown reference(s) {', '.join(unknown)}; known: {', '.join(REFERENCES)}")
+    done = {}
+    for name in names:
+        print(f"gan_lab reference: {name}", flush=True)
+        done[name] = train_one(name, args.data_dir, runtime.output_root())
+        print(json.dumps({"name": name, "verdict": done[name]["verdict"]}), flush=True)
+    for name in names:
+        figure = FIGURES[name](name, done) if name in FIGURES else None
+        folder = write_folder(name, done[name], figure, names)
+        print(f"gan_lab reference: wrote {folder}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
