@@ -113,18 +113,30 @@ def train_one(name: str, data_dir: str | None, output_root: Path) -> dict:
     log = run_dir / "sessions.json"  # one entry per invocation: the commit, steps, seconds
     sessions = json.loads(log.read_text()) if log.is_file() else []
     began = runs.latest_step(run_dir) if runs.has_checkpoints(run_dir) else 0
-    result = runs.train(experiment, run_dir=run_dir, progress=False)
+    began_at = time.perf_counter()
+
+    def report(trainer, step, logs):  # a line per log entry, for a log file
+        if step % (10 * trainer.log_every) == 0:
+            losses = " ".join(f"{k}={float(v):.3f}" for k, v in logs.items())
+            minutes = (time.perf_counter() - began_at) / 60
+            print(
+                f"{name} step {step}/{experiment.total_steps} {losses} [{minutes:.0f} min]",
+                flush=True,
+            )
+
+    try:
+        result = runs.train(experiment, run_dir=run_dir, progress=False, callbacks=[report])
+    finally:  # an interrupted session counts too: its steps are in its last checkpoint
+        reached = runs.latest_step(run_dir) if runs.has_checkpoints(run_dir) else 0
+        if reached > began:
+            seconds = round(time.perf_counter() - began_at, 1)
+            sessions.append(
+                {"commit": commit(), "from_step": began, "to_step": reached, "seconds": seconds}
+            )
+            log.write_text(json.dumps(sessions, indent=2))
     summary = result.summary
-    if summary["steps"] > began or not sessions:
-        sessions.append(
-            {
-                "commit": commit(),
-                "from_step": began,
-                "to_step": summary["steps"],
-                "seconds": summary["seconds"],
-            }
-        )
-    log.write_text(json.dumps(sessions, indent=2))
+    if not sessions:
+        raise RuntimeError(f"{run_dir} was trained outside `make reference`: no sessions.json")
     summary["training_seconds"] = round(sum(s["seconds"] for s in sessions), 1)
     summary["sessions"] = sessions
     summary["generators"] = experiment.generators
@@ -229,7 +241,7 @@ def show(name: str) -> dict:
     hours = record["training_seconds"] / 3600
     print(
         f"Reference run (not yours): {record['title']}, {record['steps']:,} steps, "
-        f"{hours:.1f} h of training on {record['machine']} ({record['precision']}), "
+        f"{hours:.1f} h to train and measure on {record['machine']} ({record['precision']}), "
         f"commit {record['commit']}.\n{record['budget']}.\n{record['verdict']}\n"
         f"Reproduce: {record['command']}"
     )

@@ -1,0 +1,64 @@
+"""The reference runs' definitions and the committed folders the lessons show."""
+
+import json
+
+import pytest
+
+from gan_lab import recipes, reference
+
+FILES = {"figure.png", "progress.gif", "result.json"}
+
+
+@pytest.mark.parametrize("name", list(reference.REFERENCES))
+def test_every_reference_is_a_valid_full_mode_setting(name):
+    config = reference.settings(name, data_dir="/nowhere")
+    lesson, model, changes, why = reference.REFERENCES[name]
+    assert config["model"] == model and not config["quick"]
+    assert {k: config[k] for k in changes} == changes
+    assert recipes.defaults(model, False, **changes) == {**config, "data_dir": None}
+    assert why and lesson in (2, 3, 4)
+
+
+def test_committed_folders_are_small_and_hold_no_data():
+    folders = [f for f in reference.FOLDER.glob("*") if f.is_dir()]
+    total = 0
+    for folder in folders:
+        assert folder.name in reference.REFERENCES, folder
+        files = {f.name for f in folder.iterdir()}
+        assert files <= FILES and "result.json" in files, (folder, files)
+        for f in folder.iterdir():
+            assert f.stat().st_size <= reference.MAX_FILE_BYTES, f
+            total += f.stat().st_size
+        record = json.loads((folder / "result.json").read_text())
+        assert record["name"] == folder.name
+        assert record["command"].startswith("make reference DATA_DIR=")
+        assert record["metric"] and record["verdict"] and record["machine"]
+        assert record["training_seconds"] > 0
+        assert not record["settings"]["quick"]
+    assert total <= 3_000_000
+
+
+def test_show_prints_what_the_reference_is(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "pix2pix"
+    folder.mkdir()
+    Image.new("RGB", (8, 8)).save(folder / "figure.png")
+    record = {
+        "title": "Pix2Pix on CMP facades",
+        "steps": 2000,
+        "training_seconds": 5400,
+        "machine": "2 CPU cores",
+        "precision": "float32",
+        "commit": "abc1234",
+        "budget": "2,000 steps",
+        "verdict": "Training worked.",
+        "command": "make reference DATA_DIR=<folder>",
+    }
+    (folder / "result.json").write_text(json.dumps(record))
+    monkeypatch.setattr(reference, "FOLDER", tmp_path)
+    assert reference.show("pix2pix") == record
+    out = capsys.readouterr().out
+    assert (
+        "Reference run (not yours)" in out and "1.5 h to train" in out and record["command"] in out
+    )
