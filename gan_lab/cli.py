@@ -495,8 +495,13 @@ def _sample(args) -> dict:
     )
     _check_output_folder(output, [output / n for n in names], args.overwrite)
     generator = runs.restore_generators(args.run_dir, config)["generator"]
-    noise = tf.random.normal([args.n, generator.input_shape[-1]], seed=args.seed)
-    samples = generator.predict(noise, verbose=0, batch_size=256)
+    noise = tf.random.normal([args.n, generator.inputs[0].shape[-1]], seed=args.seed)
+    inputs, grid_columns, asked = noise, None, None
+    if config.get("conditional"):  # sample i shows digit i % 10: a grid column per digit
+        asked = np.arange(args.n) % recipes.NUM_DIGITS
+        inputs = [noise, np.eye(recipes.NUM_DIGITS, dtype=np.float32)[asked]]
+        grid_columns = recipes.NUM_DIGITS
+    samples = generator.predict(inputs, verbose=0, batch_size=256)
     output.mkdir(parents=True, exist_ok=True)
     if config["model"] == "toy":
         np.savetxt(output / "samples.csv", samples, delimiter=",", header="x,y", comments="")
@@ -504,8 +509,11 @@ def _sample(args) -> dict:
         images = viz.to_uint8(samples)
         for name, image in zip(names, images):
             viz.save_png(np.repeat(image, 3, axis=-1), output / name)
-        viz.save_png(viz.image_grid(samples, scale=2), output / "grid.png")
-    return {"samples": args.n, "output": str(output)}
+        viz.save_png(viz.image_grid(samples, ncols=grid_columns, scale=2), output / "grid.png")
+    summary = {"samples": args.n, "output": str(output)}
+    if asked is not None:
+        summary["digits"] = "sample_i shows the digit i % 10 (conditional generator)"
+    return summary
 
 
 def _export(args) -> dict:
@@ -516,6 +524,11 @@ def _export(args) -> dict:
     from gan_lab import models, runs
 
     config = runs.read_run(args.run_dir)
+    if config.get("conditional"):
+        raise UsageError(
+            f"{args.run_dir} is a conditional DCGAN (two inputs: noise and label); export "
+            "takes one-input generators. Use `gan-lab sample` on it instead."
+        )
     generators = runs.restore_generators(args.run_dir, config)
     output = args.output or args.run_dir / "export"
     paths = [output / f"{name}.keras" for name in generators]

@@ -1,7 +1,8 @@
 """Judges: small classifiers trained on real data to tell whether generated data is right.
 
-The digit classifier judges generated digits (lesson 2's scores); the domain classifier
-tells apples from oranges (lesson 4's scores). Both are float32 whatever the precision of
+The digit classifier judges generated digits (lesson 2's scores); the facade segmenter
+reads label maps back from facade photos (lesson 3's FCN-score); the domain classifier
+tells apples from oranges (lesson 4's scores). All are float32 whatever the precision of
 the models they judge, and are seeded locally: training a judge never draws from, or
 reseeds, the global random generators, so judging does not change what a lesson draws
 afterwards.
@@ -208,4 +209,140 @@ def train_domain_classifier(
         order = tf.data.Dataset.from_tensor_slices(rng.permutation(2 * n))
         examples = order.map(example).batch(batch_size).prefetch(tf.data.AUTOTUNE)
         model.fit(examples, epochs=1, shuffle=False, verbose=0)
+    return model
+
+
+def build_facade_segmenter(
+    image_size: int = 64,
+    num_classes: int = len(data.CMP_PALETTE),
+    seed: int = 0,
+    name: str = "facade_segmenter",
+) -> keras.Model:
+    """A small fully-convolutional network that reads the label map back from a facade photo.
+
+    The judge of the FCN-score (Isola et al. 2017, section 4.2, after Long et al.'s FCN-8s):
+    an encoder of Conv 3x3 => ReLU blocks, halving the size three times (16, 32, 64, 128
+    filters), and, as in FCN-8s, a 1x1 class score from each scale, upsampled bilinearly to
+    full size and summed, so the coarse scales say what a region is and the fine ones where
+    its border runs. Softmax over the 12 CMP classes per pixel; 295,984 parameters. Every
+    initializer has its own seed derived from ``seed``; float32 whatever the precision of
+    the models it judges.
+
+    Args:
+        image_size: height = width of the photos, a multiple of 8 (default 64).
+        num_classes: classes per pixel (default 12, ``data.CMP_PALETTE``).
+        seed: seed of the initial weights (default 0).
+        name: model name.
+
+    Returns:
+        A compiled model (Adam 1e-3, sparse cross-entropy per pixel) mapping photos
+        (batch, image_size, image_size, 3) in [-1, 1] to class probabilities
+        (batch, image_size, image_size, num_classes).
+
+    Raises:
+        ValueError: ``image_size`` is not a positive multiple of 8.
+    """
+    if image_size < 8 or image_size % 8:
+        raise ValueError(f"image_size must be a multiple of 8. Received: image_size={image_size}")
+    f32 = "float32"  # a judge must not change with the precision of the models it judges
+    index = iter(range(100))
+
+    def conv(filters, kernel, strides=1):
+        init = keras.initializers.HeNormal(seed=seed * 100 + next(index))
+        return layers.Conv2D(
+            filters, kernel, strides=strides, padding="same", kernel_initializer=init, dtype=f32
+        )
+
+    def block(x, filters, strides=1):  # Conv 3x3 => BatchNorm => ReLU
+        x = conv(filters, 3, strides)(x)
+        x = layers.BatchNormalization(momentum=0.9, dtype=f32)(x)  # short runs: fast averages
+        return layers.ReLU(dtype=f32)(x)
+
+    photo = keras.Input((image_size, image_size, 3))
+    x = block(photo, 16)  # (batch, s, s, 16)
+    scales = [x]
+    for filters in (32, 64, 128):
+        x = block(x, filters, strides=2)  # halves: s/2, s/4, s/8
+        x = block(x, filters)  # (batch, s/2**k, s/2**k, filters)
+        scales.append(x)
+    scores = []
+    for k, features in enumerate(scales):  # 1x1 class scores at s, s/2, s/4, s/8
+        score = conv(num_classes, 1)(features)
+        if k:
+            score = layers.UpSampling2D(2**k, interpolation="bilinear", dtype=f32)(score)
+        scores.append(score)  # (batch, s, s, num_classes)
+    logits = layers.Add(dtype=f32)(scores)
+    probs = layers.Softmax(dtype=f32)(logits)  # (batch, s, s, num_classes)
+    model = keras.Model(photo, probs, name=name)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def segmenter_inputs(photos, image_size: int) -> np.ndarray:
+    """Photos (n, h, h, 3), uint8 or [-1, 1], as float32 [-1, 1] at ``image_size``: scaled
+    down by area averaging (a box filter, the same for real and generated photos)."""
+    import tensorflow as tf
+
+    photos = np.asarray(photos)
+    x = data.normalize(photos) if photos.dtype == np.uint8 else photos.astype(np.float32)
+    if x.shape[1:3] != (image_size, image_size):
+        x = tf.image.resize(x, [image_size, image_size], method="area").numpy()
+    return x
+
+
+def segmenter_targets(label_maps, image_size: int) -> np.ndarray:
+    """Class maps (n, image_size, image_size) int32 of uint8 RGB label maps (n, h, h, 3):
+    decoded by the nearest palette colour (``data.label_classes``), then resized by nearest
+    neighbour (a class is never blended)."""
+    classes = data.label_classes(label_maps)
+    size = classes.shape[1]
+    if size != image_size:
+        pick = ((np.arange(image_size) + 0.5) * size / image_size).astype(int)
+        classes = classes[:, pick][:, :, pick]
+    return classes
+
+
+def train_facade_segmenter(
+    photos: np.ndarray,
+    label_maps: np.ndarray,
+    *,
+    epochs: int,
+    image_size: int = 64,
+    batch_size: int = 16,
+    seed: int = 0,
+) -> keras.Model:
+    """Train ``build_facade_segmenter`` on real facade photos and their label maps.
+
+    Each epoch shows every pair once as it is and once mirrored, in an order drawn by a
+    NumPy generator of its own: deterministic for a given ``seed`` whatever the global
+    random state, which it leaves untouched. Trained on the 400 real training facades at
+    64 px for 10 epochs (8 minutes on a 2-core CPU shared with two other trainings;
+    accuracy stopped rising after about 7), it read the 106 real test photos at 51%
+    per-pixel accuracy, 29% class accuracy and 20% class IoU (the FCN-score's ceiling),
+    the mean training photo at 27%, 9% and 3% (its floor).
+
+    Args:
+        photos: (n, h, h, 3) uint8 photos (scaled to ``image_size`` by area averaging).
+        label_maps: (n, h, h, 3) uint8 RGB label maps in the CMP palette (decoded by
+            ``data.label_classes``, resized by nearest neighbour).
+        epochs: passes over the pairs (each pair twice, plain and mirrored).
+        image_size: the segmenter's size, a multiple of 8 (default 64).
+        batch_size: pairs per step (default 16).
+        seed: seed of the initial weights and of the orders (default 0).
+
+    Returns:
+        The trained segmenter.
+    """
+    x = segmenter_inputs(photos, image_size)
+    y = segmenter_targets(label_maps, image_size)
+    x, y = np.concatenate([x, x[:, :, ::-1]]), np.concatenate([y, y[:, :, ::-1]])
+    rng = np.random.default_rng(seed)
+    model = build_facade_segmenter(image_size, seed=seed)
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
     return model

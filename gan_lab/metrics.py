@@ -2,7 +2,7 @@
 
 Image scores (L1, PSNR, SSIM), the Fréchet and kernel distances between feature sets (FID
 and KID on ``inception`` features), mode coverage of the toy ring, and each lesson's final
-numbers (``digit_scores``, ``cyclegan_scores``) computed with the ``judges``.
+numbers (``digit_scores``, ``fcn_scores``, ``cyclegan_scores``) computed with the ``judges``.
 """
 
 from __future__ import annotations
@@ -63,6 +63,48 @@ def digit_scores(
         "frechet_generated": frechet_distance(fake_f, a),
         "frechet_real_floor": frechet_distance(b, a),
         "frechet_samples": half,
+    }
+
+
+def asked_digit_accuracy(classifier, generated, asked, batch_size: int = 500) -> dict:
+    """A conditional generator's number: how often the judge reads the digit asked for.
+
+    Args:
+        classifier: a trained ``judges.build_digit_classifier`` model, or any callable
+            ``(images in [-1, 1], training=False) -> (batch, classes)`` probabilities.
+        generated: (n, 28, 28, 1) generated images, uint8 or in [-1, 1].
+        asked: (n,) the class each image was generated for; ask for every class equally
+            often, so that the overall share weighs each class alike.
+        batch_size: images per call of ``classifier`` (default 500).
+
+    Returns:
+        ``{"asked_digit_accuracy": share of images whose most likely class is the one
+        asked for, "asked_digit_accuracy_per_class": that share for each class (None for a
+        class never asked for), "asked_digit_chance": 1 / classes, the share of a
+        generator that ignores the label}``.
+
+    Raises:
+        ValueError: not one asked class per image.
+    """
+    generated, asked = np.asarray(generated), np.asarray(asked)
+    if asked.shape != (len(generated),) or len(generated) == 0:
+        raise ValueError(
+            f"Need one asked class per image. Received: {len(generated)} images, asked "
+            f"{asked.shape}"
+        )
+    x = data.normalize(generated) if generated.dtype == np.uint8 else generated.astype("float32")
+    batches = [
+        classifier(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)
+    ]
+    probabilities = np.concatenate([np.asarray(p) for p in batches])
+    hits = probabilities.argmax(axis=1) == asked
+    classes = probabilities.shape[1]
+    return {
+        "asked_digit_accuracy": float(hits.mean()),
+        "asked_digit_accuracy_per_class": [
+            float(hits[asked == k].mean()) if (asked == k).any() else None for k in range(classes)
+        ],
+        "asked_digit_chance": 1 / classes,
     }
 
 
@@ -164,6 +206,89 @@ def image_scores(predictions, targets) -> dict[str, float]:
         "psnr": float(np.mean(tf.image.psnr(p, t, max_val=1.0))),
         "ssim": float(np.mean(tf.image.ssim(p, t, max_val=1.0))),
     }
+
+
+def segmentation_scores(predicted, truth, num_classes: int) -> dict[str, float | int]:
+    """Per-pixel accuracy, mean per-class accuracy and mean class IoU of class maps.
+
+    The three numbers of the FCN-score (Isola et al. 2017, section 4.2, Table 1), from
+    one confusion matrix summed over all pixels of all images, as the pix2pix evaluation
+    code does (``scripts/eval_cityscapes``). A class's accuracy is the share of its true
+    pixels predicted as it; its IoU is |predicted and true| / |predicted or true|. The
+    means are over the classes present in ``truth`` only: a class absent from the ground
+    truth has no accuracy, and its IoU would be 0 or undefined whatever the images, so it
+    is left out (pix2pix's code counts an absent but predicted class as IoU 0).
+
+    Args:
+        predicted, truth: integer class maps of one shape, e.g. (n, h, w), in
+            [0, num_classes).
+        num_classes: the number of classes.
+
+    Returns:
+        ``{"pixel_acc", "class_acc", "iou"}`` in [0, 1] (1 best), and ``"classes"``: how
+        many classes are present in ``truth``.
+
+    Raises:
+        ValueError: shapes differ, or a class is outside [0, num_classes).
+    """
+    predicted, truth = np.asarray(predicted), np.asarray(truth)
+    if predicted.shape != truth.shape or truth.size == 0:
+        raise ValueError(
+            f"predicted and truth must be non-empty class maps of one shape. "
+            f"Received: {predicted.shape} and {truth.shape}"
+        )
+    for name, classes in (("predicted", predicted), ("truth", truth)):
+        if classes.min() < 0 or classes.max() >= num_classes:
+            raise ValueError(
+                f"{name} has classes outside [0, {num_classes}). Received: "
+                f"{classes.min()}..{classes.max()}"
+            )
+    pairs = truth.astype(np.int64).ravel() * num_classes + predicted.ravel()
+    confusion = np.bincount(pairs, minlength=num_classes**2).reshape(num_classes, num_classes)
+    hits, true, said = np.diag(confusion), confusion.sum(axis=1), confusion.sum(axis=0)
+    present = true > 0
+    return {
+        "pixel_acc": float(hits.sum() / confusion.sum()),
+        "class_acc": float(np.mean(hits[present] / true[present])),
+        "iou": float(np.mean(hits[present] / (true + said - hits)[present])),
+        "classes": int(present.sum()),
+    }
+
+
+def fcn_scores(segmenter, photos, label_maps, batch_size: int = 64) -> dict[str, float | int]:
+    """The FCN-score of facade photos: how well a segmenter trained on real photos reads
+    each photo's label map back from it (Isola et al. 2017, section 4.2).
+
+    A photo that shows windows where its label map has windows is read back right; a blurry
+    or off-layout one is not. Real test photos give the ceiling (the segmenter's own
+    accuracy), a photo that ignores the label map the floor. Photos and label maps are
+    brought to the segmenter's size (``judges.segmenter_inputs`` and
+    ``judges.segmenter_targets``: area averaging, palette decoding and nearest neighbour).
+
+    Args:
+        segmenter: a trained ``judges.build_facade_segmenter`` model, or any callable
+            ``(photos in [-1, 1], training=False) -> (batch, s, s, classes)`` scores.
+        photos: (n, h, h, 3) photos, uint8 or [-1, 1].
+        label_maps: (n, h', h', 3) uint8 RGB label maps in the CMP palette, the truth.
+        batch_size: photos per call (default 64).
+
+    Returns:
+        ``segmentation_scores``' ``{"pixel_acc", "class_acc", "iou", "classes"}``.
+
+    Raises:
+        ValueError: different numbers of photos and label maps.
+    """
+    if len(photos) != len(label_maps):
+        raise ValueError(
+            f"Need one label map per photo. Received: {len(photos)} photos, "
+            f"{len(label_maps)} label maps"
+        )
+    size = segmenter.input.shape[1] if hasattr(segmenter, "input") else photos.shape[1]
+    x = judges.segmenter_inputs(photos, size)
+    truth = judges.segmenter_targets(label_maps, size)
+    batches = (x[i : i + batch_size] for i in range(0, len(x), batch_size))
+    scores = np.concatenate([np.asarray(segmenter(b, training=False)) for b in batches])
+    return segmentation_scores(scores.argmax(-1), truth, scores.shape[-1])
 
 
 def cyclegan_scores(g, f, images_x, images_y, classifier, batch_size: int = 16) -> dict:

@@ -14,7 +14,11 @@ from keras import layers
 
 
 def build_dcgan_generator(
-    latent_dim: int = 100, width: int = 64, channels: int = 1, name: str = "generator"
+    latent_dim: int = 100,
+    width: int = 64,
+    channels: int = 1,
+    name: str = "generator",
+    num_classes: int = 0,
 ) -> keras.Model:
     """The DCGAN generator of the TensorFlow DCGAN tutorial, for 28x28 images.
 
@@ -35,20 +39,30 @@ def build_dcgan_generator(
             (default 64, giving 256/128/64 as in the tutorial).
         channels: channels of the generated image (default 1).
         name: model name.
+        num_classes: 0 (default) for the unconditional generator; above 0, the
+            conditional one of Mirza and Osindero: a second input, the one-hot label
+            (batch, num_classes), is concatenated with z before the dense layer
+            (2,456,384 parameters for 10 classes).
 
     Returns:
-        Model mapping z (batch, latent_dim) to images (batch, 28, 28, channels) in
-        [-1, 1]; 2,330,944 parameters with the defaults.
+        Model mapping z (batch, latent_dim) (with ``num_classes``: ``[z, one_hot]``) to
+        images (batch, 28, 28, channels) in [-1, 1]; 2,330,944 parameters with the defaults.
 
     Reference:
         TensorFlow tutorial "Deep Convolutional Generative Adversarial Network"
         (``make_generator_model``); Radford, Metz and Chintala, "Unsupervised
         Representation Learning with Deep Convolutional Generative Adversarial Networks",
-        2015, section 3 (the architecture guidelines it follows).
+        2015, section 3 (the architecture guidelines it follows); Mirza and Osindero,
+        "Conditional Generative Adversarial Nets", 2014 (``num_classes``).
     """
     _check_positive(latent_dim=latent_dim, width=width, channels=channels)
+    _check_classes(num_classes)
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(7 * 7 * 4 * width, use_bias=False)(z)  # (batch, 12544)
+    inputs, x = z, z
+    if num_classes:
+        label = keras.Input((num_classes,), name="label")  # one-hot
+        inputs, x = [z, label], layers.Concatenate()([z, label])  # (batch, 110)
+    x = layers.Dense(7 * 7 * 4 * width, use_bias=False)(x)  # (batch, 12544)
     x = batch_norm()(x)
     x = layers.LeakyReLU(0.3)(x)
     x = layers.Reshape((7, 7, 4 * width))(x)  # (batch, 7, 7, 256)
@@ -61,11 +75,15 @@ def build_dcgan_generator(
     image = layers.Conv2DTranspose(
         channels, 5, strides=2, padding="same", use_bias=False, activation="tanh", dtype="float32"
     )(x)  # (batch, 28, 28, 1)
-    return keras.Model(z, image, name=name)
+    return keras.Model(inputs, image, name=name)
 
 
 def build_dcgan_discriminator(
-    width: int = 64, channels: int = 1, dropout: float = 0.3, name: str = "discriminator"
+    width: int = 64,
+    channels: int = 1,
+    dropout: float = 0.3,
+    name: str = "discriminator",
+    num_classes: int = 0,
 ) -> keras.Model:
     """The DCGAN discriminator of the TensorFlow DCGAN tutorial, for 28x28 images.
 
@@ -89,20 +107,31 @@ def build_dcgan_discriminator(
         channels: channels of the input image (default 1).
         dropout: dropout rate after each conv (default 0.3).
         name: model name.
+        num_classes: 0 (default) for the unconditional discriminator; above 0, the
+            conditional one: a second input, the one-hot label (batch, num_classes), is
+            broadcast over the image as ``num_classes`` extra channels (228,865
+            parameters for 10 classes).
 
     Returns:
-        Model mapping images (batch, 28, 28, channels) to logits (batch, 1);
-        212,865 parameters with the defaults.
+        Model mapping images (batch, 28, 28, channels) (with ``num_classes``: ``[images,
+        one_hot]``) to logits (batch, 1); 212,865 parameters with the defaults.
 
     Reference:
         TensorFlow tutorial "Deep Convolutional Generative Adversarial Network"
-        (``make_discriminator_model``).
+        (``make_discriminator_model``); Mirza and Osindero 2014 (``num_classes``).
     """
     _check_positive(width=width, channels=channels)
+    _check_classes(num_classes)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout}")
     image = keras.Input((28, 28, channels), name="image")
-    x = layers.Conv2D(width, 5, strides=2, padding="same")(image)  # (batch, 14, 14, 64)
+    inputs, x = image, image
+    if num_classes:
+        label = keras.Input((num_classes,), name="label")  # one-hot
+        planes = layers.Reshape((1, 1, num_classes))(label)  # (batch, 1, 1, 10)
+        planes = layers.UpSampling2D(28)(planes)  # (batch, 28, 28, 10): the label everywhere
+        inputs, x = [image, label], layers.Concatenate()([image, planes])  # (batch, 28, 28, 11)
+    x = layers.Conv2D(width, 5, strides=2, padding="same")(x)  # (batch, 14, 14, 64)
     x = globally_seeded_dropout(dropout)(x)
     x = layers.LeakyReLU(0.3)(x)
     x = layers.Conv2D(2 * width, 5, strides=2, padding="same")(x)  # (batch, 7, 7, 128)
@@ -110,7 +139,7 @@ def build_dcgan_discriminator(
     x = layers.LeakyReLU(0.3)(x)
     x = layers.Flatten()(x)  # (batch, 6272)
     logit = layers.Dense(1, dtype="float32")(x)  # (batch, 1)
-    return keras.Model(image, logit, name=name)
+    return keras.Model(inputs, logit, name=name)
 
 
 def batch_norm() -> layers.BatchNormalization:
@@ -168,6 +197,14 @@ def _check_positive(**values: int) -> None:
     for key, value in values.items():
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+
+
+def _check_classes(num_classes: int) -> None:
+    if not isinstance(num_classes, int) or num_classes < 0:
+        raise ValueError(
+            f"num_classes must be 0 (unconditional) or a positive integer. "
+            f"Received: num_classes={num_classes!r}"
+        )
 
 
 def build_mlp(

@@ -38,6 +38,13 @@ TOY_METHODS = {  # the ring contenders of lesson 1 (the same D budget): name -> 
 RING_STD = 0.02  # the ring of 8 Gaussians of lesson 1
 RING_SAMPLES = 2500  # samples judged per generator (VEEGAN's protocol)
 QUICK_DCGAN_STEPS = 300  # fits `make demo` in 3 min on a 2-core AVX2 CPU (lesson 2)
+MNIST_SPLITS = {  # lesson 2's full-mode digits: mnist_split -> what trains and judges on what
+    "train": "the GAN and the judge train on the 60,000 training digits, the judge scores "
+    "against the 10,000 test digits",
+    "test": "the GAN trains on the 10,000 test digits; the judge trains on one half of them "
+    "and scores against the other (for a machine without the training split)",
+}
+NUM_DIGITS = 10  # the classes of a conditional DCGAN
 
 EXPORT_TOLERANCE = 1e-4
 """Largest difference allowed between an exported generator and the trained one it was
@@ -167,6 +174,8 @@ def _dcgan_defaults(quick: bool) -> dict:  # lesson 2: the DCGAN paper's Adam; s
         "frames": 10 if quick else 20,
         "judge_epochs": 5,  # epochs of the digit classifier that scores the result
         "eval_samples": 1000 if quick else 10_000,  # generated digits it scores
+        "mnist_split": "train",  # full mode's digits: one of MNIST_SPLITS (quick: unused)
+        "conditional": False,  # True: G and D also get the digit's label (Mirza & Osindero)
     }
 
 
@@ -187,6 +196,9 @@ def _pix2pix_defaults(quick: bool) -> dict:  # lesson 3: the paper's networks an
         # the lesson also trains an L1-only generator (the CLI does not); in full mode that
         # doubles the run, so it is one setting away there
         "l1_ablation": quick,
+        # the FCN-score's judge: a segmenter trained on the real training photos
+        "segmenter_size": 64,  # px it reads at (larger photos are scaled down to it)
+        "segmenter_epochs": 4 if quick else 10,
     }
 
 
@@ -277,9 +289,9 @@ def build(config: dict) -> Experiment:
     Build it under the precision policy and, for several devices, inside the
     ``tf.distribute`` strategy's scope that training will use. Batches, per lesson:
     toy GANs ``(samples, noise)`` (WGAN-GP: ``n_critic`` batches of samples, stacked
-    (batch, n_critic, 2); it draws its own noise), DCGAN
-    ``(images, noise)``, Pix2Pix ``(label maps, photos)``, CycleGAN ``(apples, oranges)``,
-    all in [-1, 1].
+    (batch, n_critic, 2); it draws its own noise), DCGAN ``(images, noise)``
+    (conditional: ``(images, noise, labels)``), Pix2Pix ``(label maps, photos)``, CycleGAN
+    ``(apples, oranges)``, all in [-1, 1].
 
     Raises:
         UsageError: a setting that cannot be built (a value out of range, a missing one).
@@ -394,7 +406,8 @@ def _toy(c: dict) -> Experiment:
 
     def sample_fn():
         samples = ring_coverage(g, c["seed"])["samples"]
-        return viz.figure_to_array(viz.plot_ring(samples, centers, "generated (blue)"))
+        title = "generated samples; circles: the 8 modes"
+        return viz.figure_to_array(viz.plot_ring(samples, centers, title))
 
     def evaluate():
         coverage = ring_coverage(g, c["seed"])
@@ -448,9 +461,15 @@ def _dcgan_networks(c: dict) -> dict[str, keras.Model]:
             f"dcgan trains on 28x28 digits; image_size {c['image_size']} is not 28."
         )
     return {
-        "generator": models.build_dcgan_generator(latent_dim=c["latent_dim"]),
-        "discriminator": models.build_dcgan_discriminator(),
+        "generator": models.build_dcgan_generator(
+            latent_dim=c["latent_dim"], num_classes=_dcgan_classes(c)
+        ),
+        "discriminator": models.build_dcgan_discriminator(num_classes=_dcgan_classes(c)),
     }
+
+
+def _dcgan_classes(c: dict) -> int:
+    return NUM_DIGITS if c["conditional"] else 0
 
 
 def _dcgan(c: dict) -> Experiment:
@@ -458,44 +477,108 @@ def _dcgan(c: dict) -> Experiment:
 
     from gan_lab import data, steps, viz
 
+    digits = dcgan_digits(c)  # first: a wrong mnist_split answers before anything is built
     nets = _dcgan_networks(c)
     g, d = nets["generator"], nets["discriminator"]
     optimizers = {role: _adam(c) for role in nets}
     step = steps.make_gan_step(g, d, optimizers["generator"], optimizers["discriminator"])
-    digits = data.load_digits("train", quick=c["quick"], data_dir=c["data_dir"], seed=c["seed"])
     batches = data.to_dataset(  # with the noise: independent of how a batch is split
-        digits.images, c["batch_size"], seed=c["seed"], noise_dim=c["latent_dim"]
+        digits.images,
+        c["batch_size"],
+        seed=c["seed"],
+        noise_dim=c["latent_dim"],
+        labels=digits.labels if c["conditional"] else None,  # (images, noise, labels)
     )
-    fixed = np.random.default_rng(c["seed"]).standard_normal((16, c["latent_dim"]))
+    columns = 6 if c["conditional"] else 4  # 4x4 digits, or a row per digit 0..9
+    rng = np.random.default_rng(c["seed"])
+    fixed = rng.standard_normal((columns if c["conditional"] else 16, c["latent_dim"]))
     fixed = fixed.astype(np.float32)
+    if c["conditional"]:  # the same 6 noise vectors in every row
+        asked = np.repeat(np.arange(NUM_DIGITS), columns)
+        fixed = [np.tile(fixed, (NUM_DIGITS, 1)), np.eye(NUM_DIGITS, dtype=np.float32)[asked]]
 
     def evaluate():  # lesson 2's number
-        test = data.load_digits("test", quick=c["quick"], data_dir=c["data_dir"], seed=c["seed"])
-        return dcgan_scores(g, c, digits, test)[0]
+        return dcgan_scores(g, c, *dcgan_judge_digits(c, digits))[0]
 
+    if digits.synthetic:
+        kind = "SYNTHETIC digits"
+    elif c["mnist_split"] == "test":
+        kind = (
+            f"the {len(digits.images):,} MNIST test digits (no training split here; judge "
+            "trained and scored on disjoint halves)"
+        )
+    else:
+        kind = "MNIST"
     return Experiment(
         config=c,
-        title=f"DCGAN on {'SYNTHETIC digits' if digits.synthetic else 'MNIST'}",
+        title=f"{'Conditional DCGAN' if c['conditional'] else 'DCGAN'} on {kind}",
         networks=nets,
         optimizers=optimizers,
         train_step=step,
         batches=batches,
         total_steps=total_steps(c, batches),
-        sample_fn=lambda: viz.image_grid(g(fixed, training=False), ncols=4, scale=3),
+        sample_fn=lambda: viz.image_grid(
+            g(fixed, training=False), ncols=columns, scale=2 if c["conditional"] else 3
+        ),
         evaluate=evaluate,
         synthetic=digits.synthetic,
         state=dict(step.trackables),
     )
 
 
-def dcgan_samples(generator: keras.Model, c: dict) -> np.ndarray:
+def dcgan_digits(c: dict):
+    """The digits lesson 2's GAN trains on (``data.ImageSet``): synthetic ones in quick
+    mode; in full mode the MNIST split ``mnist_split`` names (``MNIST_SPLITS``).
+
+    Raises:
+        UsageError: an unknown ``mnist_split``.
+        DatasetNotFoundError: full mode without that split of MNIST.
+    """
+    from gan_lab import data
+
+    if c["mnist_split"] not in MNIST_SPLITS:
+        raise errors.UsageError(
+            f"mnist_split must be one of {', '.join(MNIST_SPLITS)}. Received: {c['mnist_split']!r}"
+        )
+    split = "train" if c["quick"] else c["mnist_split"]
+    return data.load_digits(split, quick=c["quick"], data_dir=c["data_dir"], seed=c["seed"])
+
+
+def dcgan_judge_digits(c: dict, digits) -> tuple:
+    """The judge's training digits and the real digits it scores against, as two
+    ``data.ImageSet``: the training digits ``digits`` (``dcgan_digits``) and the test
+    split; or, with ``mnist_split="test"`` in full mode, two disjoint halves of ``digits``
+    (the test split itself), chosen by a permutation seeded by ``seed``."""
+    import numpy as np
+
+    from gan_lab import data
+
+    if c["quick"] or c["mnist_split"] == "train":
+        kind = {"quick": c["quick"], "data_dir": c["data_dir"], "seed": c["seed"]}
+        return digits, data.load_digits("test", **kind)
+    order = np.random.default_rng(c["seed"]).permutation(len(digits.images))
+    halves = order[: len(order) // 2], order[len(order) // 2 :]
+    return tuple(
+        data.ImageSet(digits.images[i], digits.labels[i], f"{digits.source}, {which}", False)
+        for i, which in zip(halves, ("the judge's training half", "the judge's scoring half"))
+    )
+
+
+def dcgan_samples(generator: keras.Model, c: dict) -> tuple[np.ndarray, np.ndarray | None]:
     """The ``eval_samples`` digits lesson 2 scores: ``generator`` (inference mode) on noise
-    seeded by ``seed + 1``, as (n, 28, 28, 1) float32 in [-1, 1]."""
+    seeded by ``seed + 1``, as (n, 28, 28, 1) float32 in [-1, 1], and the digits asked for
+    (None for an unconditional generator): a conditional one is asked for 0, 1, ..., 9,
+    0, 1, ... in turn, so every class gets ``eval_samples // 10`` of them."""
     import numpy as np
     import tensorflow as tf
 
     z = tf.random.normal([c["eval_samples"], c["latent_dim"]], seed=c["seed"] + 1)
-    return np.asarray(generator.predict(z, verbose=0, batch_size=500), np.float32)
+    if len(generator.inputs) == 1:
+        return np.asarray(generator.predict(z, verbose=0, batch_size=500), np.float32), None
+    n = c["eval_samples"] // NUM_DIGITS * NUM_DIGITS
+    asked = np.arange(n) % NUM_DIGITS
+    inputs = [z[:n], np.eye(NUM_DIGITS, dtype=np.float32)[asked]]
+    return np.asarray(generator.predict(inputs, verbose=0, batch_size=500), np.float32), asked
 
 
 def dcgan_scores(generator: keras.Model, c: dict, train, test) -> tuple[dict, keras.Model]:
@@ -505,22 +588,34 @@ def dcgan_scores(generator: keras.Model, c: dict, train, test) -> tuple[dict, ke
     by ``seed``) on the labelled training digits ``train``, and scores ``dcgan_samples``
     against the test digits ``test`` with ``metrics.digit_scores`` (confident share and
     Fréchet distance on the judge's features, with the real-vs-real floor), and, as the
-    reference a trained generator must beat, a freshly built untrained generator's.
+    reference a trained generator must beat, a freshly built untrained generator's. A
+    conditional generator is also scored by ``metrics.asked_digit_accuracy``: how often
+    the judge reads the digit it was asked for (chance: 1 in 10).
 
     Returns:
         ``(scores, judge)``: the scores dict (``metrics.digit_scores``'s keys, plus
-        ``confident_share_untrained`` and ``frechet_untrained``) and the trained classifier.
+        ``confident_share_untrained`` and ``frechet_untrained``; conditional:
+        ``metrics.asked_digit_accuracy``'s keys and ``asked_digit_accuracy_untrained``)
+        and the trained classifier.
     """
     from gan_lab import judges, metrics, models
 
     judge, _ = judges.train_digit_classifier(
         train.images, train.labels, epochs=c["judge_epochs"], seed=c["seed"]
     )
-    scores = metrics.digit_scores(judge, dcgan_samples(generator, c), test.images)
-    untrained = models.build_dcgan_generator(latent_dim=c["latent_dim"])
-    baseline = metrics.digit_scores(judge, dcgan_samples(untrained, c), test.images)
+    untrained = models.build_dcgan_generator(
+        latent_dim=c["latent_dim"], num_classes=_dcgan_classes(c)
+    )
+    scores, baseline = {}, {}
+    for network, result in ((generator, scores), (untrained, baseline)):
+        images, asked = dcgan_samples(network, c)
+        result.update(metrics.digit_scores(judge, images, test.images))
+        if asked is not None:
+            result.update(metrics.asked_digit_accuracy(judge, images, asked))
     scores["confident_share_untrained"] = baseline["confident_share_generated"]
     scores["frechet_untrained"] = baseline["frechet_generated"]
+    if "asked_digit_accuracy" in baseline:
+        scores["asked_digit_accuracy_untrained"] = baseline["asked_digit_accuracy"]
     return scores, judge
 
 
@@ -575,11 +670,13 @@ def _pix2pix(c: dict) -> Experiment:
 
     def evaluate():  # lesson 3's numbers, with the trivial guesses to beat
         mean_photo = np.broadcast_to(data.normalize(train.targets).mean(axis=0), y.shape)
+        generated = models.pix2pix_translate(g, x)
         return {
             **pix2pix_scores(g, test),
             "l1_mean_photo": pix2pix_baseline(mean_photo, y),
             "l1_flat_grey": pix2pix_baseline(np.zeros_like(y), y),
-            **inception_report(test.targets, models.pix2pix_translate(g, x), c["quick"]),
+            **pix2pix_fcn_scores(generated, c, train, test),
+            **inception_report(test.targets, generated, c["quick"]),
         }
 
     kind_name = "SYNTHETIC facades" if train.synthetic else "CMP facades"
@@ -606,6 +703,47 @@ def pix2pix_scores(generator: keras.Model, test) -> dict[str, float]:
 
     x, y = data.normalize(test.inputs), data.normalize(test.targets)
     return metrics.image_scores(models.pix2pix_translate(generator, x), y)
+
+
+def pix2pix_fcn_scores(photos, c: dict, train, test) -> dict[str, float]:
+    """Lesson 3's FCN-score (Isola et al. 2017, section 4.2): how well a segmenter trained
+    on real photos reads the test label maps back from ``photos``, with its ceiling and
+    floor.
+
+    Trains the judge once (``judges.train_facade_segmenter`` on ``train``'s photos and
+    label maps, ``segmenter_epochs`` epochs at ``segmenter_size`` px, or the images' size
+    if smaller, seeded by ``seed``) and scores with ``metrics.fcn_scores``: ``photos``
+    (the generator's, under ``models.pix2pix_translate``), the real test photos (the
+    ceiling: what the segmenter reads from the photos it was made for) and the mean
+    training photo for every label map (the floor: a photo that ignores its label map).
+
+    Args:
+        photos: (n, size, size, 3) generated photos in [-1, 1], one per test label map.
+        c: the run's settings.
+        train, test: ``data.PairSet`` of the training and test splits.
+
+    Returns:
+        ``{"fcn_pixel_acc", "fcn_class_acc", "fcn_iou"}`` of ``photos``, and the same keys
+        with ``_real`` and ``_mean_photo`` appended; each in [0, 1], 1 best.
+    """
+    import numpy as np
+
+    from gan_lab import data, judges, metrics
+
+    size = min(c["segmenter_size"], train.targets.shape[1])
+    segmenter = judges.train_facade_segmenter(
+        train.targets,
+        train.inputs,
+        epochs=c["segmenter_epochs"],
+        image_size=size,
+        seed=c["seed"],
+    )
+    mean_photo = np.broadcast_to(data.normalize(train.targets).mean(axis=0), test.targets.shape)
+    scores = {}
+    for suffix, guess in (("", photos), ("_real", test.targets), ("_mean_photo", mean_photo)):
+        s = metrics.fcn_scores(segmenter, guess, test.inputs)
+        scores.update({f"fcn_{key}{suffix}": s[key] for key in ("pixel_acc", "class_acc", "iou")})
+    return scores
 
 
 def pix2pix_baseline(guess, photos) -> float:

@@ -26,6 +26,21 @@ MAX_FILE_BYTES = 300_000  # per committed file (3 MB in all)
 
 # name: (lesson, model, changes to the lesson's full-mode settings, why)
 REFERENCES = {
+    "dcgan": (
+        2,
+        "dcgan",
+        {"mnist_split": "test", "epochs": 8},
+        "the 10,000 MNIST test digits (the training images are not at hand), 8 epochs of "
+        "batch 64 (1,248 steps); the judge trains on one half of the digits and scores "
+        "against the other",
+    ),
+    "cdcgan": (
+        2,
+        "dcgan",
+        {"mnist_split": "test", "epochs": 8, "conditional": True},
+        "the conditional DCGAN (the label fed to G and D) on the same digits and budget as "
+        "the dcgan reference",
+    ),
     "pix2pix": (
         3,
         "pix2pix",
@@ -226,7 +241,29 @@ def _cyclegan_figure(name: str, done: dict):
     return viz.image_grid(np.concatenate([_small(r) for r in rows]), ncols=8)
 
 
-FIGURES = {"pix2pix": _pix2pix_figure, "cyclegan": _cyclegan_figure}
+def _dcgan_figure(name: str, done: dict):
+    """64 digits of the trained generator, 8x8, at twice their size; a conditional one's:
+    a row per digit 0..9, 8 each, the same 8 noise vectors in every row."""
+    import numpy as np
+
+    from gan_lab import recipes, viz
+
+    c, g = done[name]["config"], done[name]["generators"]["generator"]
+    rng = np.random.default_rng(c["seed"] + 2)
+    if not c["conditional"]:
+        z = rng.standard_normal((64, c["latent_dim"])).astype(np.float32)
+        return viz.image_grid(g(z, training=False), ncols=8, scale=2)
+    z = np.tile(rng.standard_normal((8, c["latent_dim"])).astype(np.float32), (10, 1))
+    asked = np.eye(recipes.NUM_DIGITS, dtype=np.float32)[np.repeat(np.arange(10), 8)]
+    return viz.image_grid(g([z, asked], training=False), ncols=8, scale=2)
+
+
+FIGURES = {
+    "dcgan": _dcgan_figure,
+    "cdcgan": _dcgan_figure,
+    "pix2pix": _pix2pix_figure,
+    "cyclegan": _cyclegan_figure,
+}
 
 
 def show(name: str) -> dict:

@@ -454,12 +454,17 @@ def _toy_verdict(m: dict) -> str:
     )
 
 
+CONDITIONAL_TARGET = 0.8
+"""The share of generated digits a conditional DCGAN's judge must read as the digit asked
+for before its verdict says conditioning worked (chance: 0.1)."""
+
+
 def _dcgan_verdict(m: dict) -> str:
     better = (
         m["frechet_generated"] < m["frechet_untrained"]
         and m["confident_share_generated"] > m["confident_share_untrained"]
     )
-    return (
+    sentence = (
         f"{'Training worked' if better else 'Training did not work'}: the digit judge reads "
         f"{m['confident_share_generated']:.0%} of the generated digits with confidence "
         f"(untrained generator {m['confident_share_untrained']:.0%}, real digits "
@@ -467,20 +472,39 @@ def _dcgan_verdict(m: dict) -> str:
         f"(untrained {m['frechet_untrained']:.1f}, real-vs-real floor "
         f"{m['frechet_real_floor']:.1f})."
     )
+    if "asked_digit_accuracy" not in m:
+        return sentence
+    accuracy, baseline = m["asked_digit_accuracy"], m["asked_digit_accuracy_untrained"]
+    per_class = m["asked_digit_accuracy_per_class"]
+    worst = min(range(len(per_class)), key=lambda k: per_class[k])
+    if accuracy >= CONDITIONAL_TARGET:
+        head = "Conditioning worked"
+    elif accuracy > 2 * max(m["asked_digit_chance"], baseline):
+        head = "Conditioning partly worked"
+    else:
+        head = "Conditioning did not work"
+    return (
+        f"{sentence} {head}: the judge reads the digit asked for in {accuracy:.0%} of the "
+        f"generated digits (chance {m['asked_digit_chance']:.0%}, untrained generator "
+        f"{baseline:.0%}; hardest digit {worst}: {per_class[worst]:.0%})."
+    )
 
 
 def _pix2pix_verdict(m: dict) -> str:
-    guess = min(m["l1_mean_photo"], m["l1_flat_grey"])
-    numbers = (
-        f"the test photos' L1 error is {m['l1']:.3f}, against {m['l1_mean_photo']:.3f} for the "
-        f"mean training photo and {m['l1_flat_grey']:.3f} for a flat grey image (SSIM "
-        f"{m['ssim']:.2f})"
-    )
-    if m["l1"] < guess:
-        return f"Training worked: {numbers}."
+    # Working: a segmenter trained on real photos reads more of the label map back from the
+    # generated photos than from the mean training photo (the FCN-score's floor).
+    reads = m["fcn_pixel_acc"] > m["fcn_pixel_acc_mean_photo"]
+    head = "Training worked" if reads else "Not yet"
+    beaten = m["l1"] < min(m["l1_mean_photo"], m["l1_flat_grey"])
     return (  # per-pixel scores favour blur: the mean photo is the blurriest guess of all
-        f"Not beaten per pixel: {numbers}; per-pixel scores favour blurry outputs, so look at "
-        "the pictures (and the FID, where the Inception weights are present) too."
+        f"{head}: a segmenter trained on real photos reads the label maps back from the "
+        f"generated photos with {m['fcn_pixel_acc']:.0%} per-pixel accuracy (class accuracy "
+        f"{m['fcn_class_acc']:.0%}, IoU {m['fcn_iou']:.0%}), against {m['fcn_pixel_acc_real']:.0%}"
+        f" from the real photos and {m['fcn_pixel_acc_mean_photo']:.0%} from the mean training "
+        f"photo; the test L1 error, {m['l1']:.3f}, is {'below' if beaten else 'not below'} the "
+        f"mean training photo's {m['l1_mean_photo']:.3f} and a flat grey image's "
+        f"{m['l1_flat_grey']:.3f} (SSIM {m['ssim']:.2f}), and per-pixel scores favour blurry "
+        "outputs."
     )
 
 

@@ -82,21 +82,36 @@ def make_gan_step(
         ``step(real) -> {"d_loss", "g_loss", "d_real", "d_fake"}`` (the batch may also be
         a ``(real, noise)`` pair to fix the noise), where ``d_real`` and
         ``d_fake`` are the mean probabilities D assigns to real and generated samples.
+        With conditional networks (``models.build_dcgan_*(num_classes=...)``: a second
+        input, the one-hot label), the batch is ``(real, noise, labels)`` or ``(real,
+        labels)`` with integer labels (batch,): G draws each fake for its real image's
+        label, and D judges real and fake images with that label (Mirza and Osindero,
+        "Conditional Generative Adversarial Nets", 2014).
     """
-    latent_dim = generator.input_shape[-1]
+    conditional = len(generator.inputs) == 2
+    latent_dim = generator.inputs[0].shape[-1]
+    num_classes = generator.inputs[1].shape[-1] if conditional else 0
     _build((g_optimizer, generator), (d_optimizer, discriminator))
     rng = runtime.random_generator(seed)  # saved in checkpoints via step.trackables
 
     def step(batch):
-        if isinstance(batch, (tuple, list)):  # (real, noise): noise given, e.g. for tests
+        batch = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+        if conditional:  # (real, [noise,] labels)
+            batch, labels = batch[:-1], tf.one_hot(batch[-1], num_classes)
+        if len(batch) == 2:  # (real, noise): noise given, e.g. for tests
             real, noise = batch
         else:
-            real = batch
+            (real,) = batch
             noise = rng.normal([tf.shape(real)[0], latent_dim])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = generator(noise, training=True)
-            real_logits = discriminator(real, training=True)
-            fake_logits = discriminator(fake, training=True)
+            if conditional:
+                fake = generator([noise, labels], training=True)
+                real_logits = discriminator([real, labels], training=True)
+                fake_logits = discriminator([fake, labels], training=True)
+            else:
+                fake = generator(noise, training=True)
+                real_logits = discriminator(real, training=True)
+                fake_logits = discriminator(fake, training=True)
             g_loss = losses.generator_loss(fake_logits)
             d_loss = losses.discriminator_loss(real_logits, fake_logits, label_smoothing)
             g_scaled = _for_gradients(g_loss, g_optimizer)

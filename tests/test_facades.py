@@ -182,3 +182,23 @@ def test_pair_dataset_scales_and_batches():
     # float32 u8 / 127.5 - 1 in [-1, 1]: two roundings of at most half an ulp of 1 (6e-8)
     # each; 1e-6 is 8x that and far below the 1/127.5 of an off-by-one level.
     np.testing.assert_allclose(x.numpy(), labels[:2] / 127.5 - 1.0, atol=1e-6)
+
+
+def test_label_classes_reads_noisy_jpeg_label_maps_by_the_nearest_palette_colour():
+    rng = np.random.default_rng(0)
+    classes = np.kron(rng.integers(0, 12, (2, 4, 4)), np.ones((16, 16), int))  # (2, 64, 64)
+    painted = np.array(list(data.CMP_PALETTE.values()), np.uint8)[classes]
+    # noise up to 12 per channel, at most 21 away: closer than half the closest palette pair
+    noise = rng.integers(-12, 13, painted.shape)
+    noisy = np.clip(painted.astype(int) + noise, 0, 255).astype(np.uint8)
+    decoded = data.label_classes(noisy)
+    assert decoded.shape == (2, 64, 64) and decoded.dtype == np.int32
+    np.testing.assert_array_equal(decoded, classes)
+    # a real JPEG round trip blurs and bleeds colours at region borders, not inside regions
+    buffer = io.BytesIO()
+    Image.fromarray(painted[0]).save(buffer, format="JPEG", quality=75)
+    jpeg = data.label_classes(np.asarray(Image.open(buffer)))
+    inside = np.kron(np.ones((4, 4), bool), np.pad(np.ones((8, 8), bool), 4))  # 4 px from borders
+    np.testing.assert_array_equal(jpeg[inside], classes[0][inside])
+    with pytest.raises(ValueError, match="RGB"):
+        data.label_classes(classes)

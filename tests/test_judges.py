@@ -102,3 +102,29 @@ def test_domain_classifier_separates_synthetic_fruit():
     unchanged = lambda images, training=False: images  # noqa: E731
     scores = metrics.cyclegan_scores(unchanged, unchanged, test_a, test_b, clf)
     assert scores["real_accuracy"] > 0.8
+
+
+@pytest.mark.slow  # a training, traced (about 20 s on a busy 2-core CPU)
+def test_facade_segmenter_training_leaves_the_global_generators_alone():
+    labels, photos = data.synthetic_facades(4, seed=0, size=16)
+    _seed_all(7)
+    expected = _draws()
+    _seed_all(7)
+    segmenter = judges.train_facade_segmenter(photos, labels, epochs=1, image_size=16, seed=3)
+    assert _draws() == expected
+    assert segmenter.output.shape == (None, 16, 16, 12)
+
+
+@pytest.mark.slow
+def test_facade_segmenter_reads_real_synthetic_photos_better_than_the_mean_photo():
+    """The FCN-score's order on quick mode's data: the real photos (the ceiling) read back
+    well, far above the mean training photo (the floor), which ignores the label map."""
+    labels, photos = data.synthetic_facades(80, seed=0, size=32)
+    test_labels, test_photos = data.synthetic_facades(20, seed=1, size=32)
+    assert judges.build_facade_segmenter(64).count_params() == 295_984  # as its docstring says
+    segmenter = judges.train_facade_segmenter(photos, labels, epochs=4, image_size=32)
+    real = metrics.fcn_scores(segmenter, test_photos, test_labels)
+    mean_photo = np.broadcast_to(photos.mean(axis=0).round().astype(np.uint8), test_photos.shape)
+    floor = metrics.fcn_scores(segmenter, mean_photo, test_labels)
+    assert real["pixel_acc"] > floor["pixel_acc"] + 0.1, (real, floor)  # measured: 0.66, 0.52
+    assert real["iou"] > floor["iou"], (real, floor)

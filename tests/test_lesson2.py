@@ -155,3 +155,134 @@ def test_dcgan_trains_with_the_settings_the_lesson_cites():
         assert (s["learning_rate"], s["beta_1"], s["beta_2"]) == (2e-4, 0.5, 0.999)
         assert s["batch_size"] == 64 and s["latent_dim"] == 100
     assert recipes.defaults("dcgan", True)["steps"] == 300  # the lesson's overview says so
+
+
+# --------------------------------------------------------------------------- conditional DCGAN
+
+
+def test_conditional_batches_carry_labels_and_the_unconditional_ones_do_not():
+    images, labels = data.synthetic_digits(16, seed=0)
+    plain = next(iter(data.to_dataset(images, 8, seed=0, noise_dim=4)))
+    real, noise, asked = next(iter(data.to_dataset(images, 8, seed=0, noise_dim=4, labels=labels)))
+    assert len(plain) == 2
+    assert (real.shape, noise.shape, asked.shape) == ((8, 28, 28, 1), (8, 4), (8,))
+    np.testing.assert_array_equal(plain[0], real)  # the same images and noise, plus labels
+    np.testing.assert_array_equal(plain[1], noise)
+    # each label belongs to its image
+    for image, label in zip(real.numpy(), asked.numpy()):
+        row = np.flatnonzero((data.normalize(images) == image).all(axis=(1, 2, 3)))[0]
+        assert labels[row] == label
+
+
+def test_the_conditional_networks_take_the_label_as_extra_inputs():
+    g = models.build_dcgan_generator(num_classes=10)
+    d = models.build_dcgan_discriminator(num_classes=10)
+    assert (g.count_params(), d.count_params()) == (2_456_384, 228_865)
+    z, one_hot = tf.random.normal([3, 100], seed=0), tf.one_hot([0, 4, 9], 10)
+    images = g([z, one_hot], training=False)
+    assert images.shape == (3, 28, 28, 1) and d([images, one_hot]).shape == (3, 1)
+    # the label changes the digit drawn from the same noise
+    assert float(tf.reduce_max(tf.abs(images - g([z, tf.one_hot([1, 1, 1], 10)])))) > 1e-3
+
+
+def test_conditional_dcgan_trains_and_resumes_through_the_wiring(tmp_path):
+    config = recipes.defaults(
+        "dcgan",
+        True,
+        precision="float32",
+        conditional=True,
+        steps=2,
+        frames=1,
+        judge_epochs=1,
+        eval_samples=300,
+    )
+    first = runs.train(recipes.build(config), tmp_path / "run", progress=False)
+    assert first.summary["title"].startswith("Conditional DCGAN")
+    metric = first.summary["metric"]
+    assert len(metric["asked_digit_accuracy_per_class"]) == 10
+    assert metric["asked_digit_chance"] == 0.1 and 0 <= metric["asked_digit_accuracy"] <= 1
+    assert "asked for" in first.summary["verdict"] and "chance 10%" in first.summary["verdict"]
+    resumed = runs.train(
+        recipes.build({**config, "steps": 4}), first.run_dir, progress=False, evaluate=False
+    )
+    assert resumed.summary["steps"] == 4
+    assert runs.read_run(first.run_dir)["conditional"] is True
+    generator = runs.restore_generators(first.run_dir, config)["generator"]
+    assert len(generator.inputs) == 2
+
+
+class _FakeJudge:
+    """Reads an image's digit from its mean pixel: mean k/10 (in [0, 1]) -> digit k."""
+
+    def __call__(self, images, training=False):
+        mean = (np.asarray(images).mean(axis=(1, 2, 3)) + 1) / 2
+        return np.eye(10)[np.clip(np.round(mean * 10).astype(int), 0, 9)]
+
+
+def test_asked_digit_accuracy_on_a_hand_made_case():
+    from gan_lab import metrics
+
+    asked = np.arange(20) % 10
+    drawn = asked.copy()
+    drawn[[3, 13]] = 5  # both 3s come out as 5s
+    drawn[7] = 0  # one 7 comes out as a 0
+    images = np.stack([np.full((28, 28, 1), k / 10 * 2 - 1, np.float32) for k in drawn])
+    result = metrics.asked_digit_accuracy(_FakeJudge(), images, asked)
+    assert result["asked_digit_accuracy"] == pytest.approx(17 / 20)
+    expected = [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.5, 1.0, 1.0]
+    assert result["asked_digit_accuracy_per_class"] == expected
+    assert result["asked_digit_chance"] == 0.1
+    with pytest.raises(ValueError, match="one asked class per image"):
+        metrics.asked_digit_accuracy(_FakeJudge(), images, asked[:5])
+
+
+def test_the_test_split_setting_trains_on_all_test_digits_and_judges_on_disjoint_halves(tmp_path):
+    from test_data import fake_mnist_idx
+
+    x, y = fake_mnist_idx(tmp_path / "mnist", n=101)  # placed t10k files only: no training split
+    config = recipes.defaults("dcgan", False, data_dir=str(tmp_path), mnist_split="test")
+    digits = recipes.dcgan_digits(config)
+    np.testing.assert_array_equal(digits.images[..., 0], x)  # the GAN's: all of them
+    judge_train, judge_test = recipes.dcgan_judge_digits(config, digits)
+    assert (len(judge_train.images), len(judge_test.images)) == (50, 51)
+    rows = {
+        name: {x.tobytes().find(image.tobytes()) // (28 * 28) for image in half.images}
+        for name, half in (("train", judge_train), ("test", judge_test))
+    }
+    assert not rows["train"] & rows["test"] and rows["train"] | rows["test"] == set(range(101))
+    for half in (judge_train, judge_test):  # each image keeps its label
+        for image, label in zip(half.images, half.labels):
+            assert y[x.tobytes().find(image.tobytes()) // (28 * 28)] == label
+    assert "judge's training half" in judge_train.source
+
+
+def test_the_test_split_is_named_in_the_title(tmp_path):
+    from test_data import fake_mnist_idx
+
+    fake_mnist_idx(tmp_path / "mnist", n=128)
+    config = recipes.defaults("dcgan", False, data_dir=str(tmp_path), mnist_split="test")
+    title = recipes.build(config).title
+    assert title == (
+        "DCGAN on the 128 MNIST test digits (no training split here; judge trained and "
+        "scored on disjoint halves)"
+    )
+
+
+def test_an_unknown_mnist_split_is_a_usage_error():
+    from gan_lab import errors
+
+    for quick in (True, False):
+        config = recipes.defaults("dcgan", quick, mnist_split="validation")
+        with pytest.raises(errors.UsageError, match="mnist_split must be one of train, test"):
+            recipes.build(config)
+
+
+def test_gan_lab_sample_draws_a_column_per_digit_from_a_conditional_run(untrained_run, capsys):
+    from gan_lab import cli
+
+    run = untrained_run("dcgan", conditional=True)
+    assert cli.main(["sample", str(run), "-n", "12"]) == 0
+    assert len(list((run / "samples").glob("sample_*.png"))) == 12
+    assert "i % 10" in capsys.readouterr().out
+    assert cli.main(["export", str(run)]) == 2  # two inputs: a clear refusal, not a crash
+    assert "conditional DCGAN" in capsys.readouterr().err

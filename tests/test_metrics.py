@@ -109,3 +109,36 @@ def test_digit_scores_compare_equal_sample_sizes_against_the_real_floor():
     }
     with pytest.raises(ValueError, match="half as many generated"):
         metrics.digit_scores(model, noise[:10], real)
+
+
+def test_segmentation_scores_known_values_leave_out_classes_absent_from_the_truth():
+    truth = np.array([[0, 0, 0, 0], [0, 0, 1, 1]])  # class 2 is absent
+    predicted = np.array([[0, 0, 0, 0], [0, 1, 1, 2]])  # one 0 -> 1, one 1 -> 2
+    s = metrics.segmentation_scores(predicted, truth, num_classes=3)
+    assert s["pixel_acc"] == pytest.approx(6 / 8)
+    assert s["class_acc"] == pytest.approx((5 / 6 + 1 / 2) / 2)  # class 2 has no accuracy
+    # IoU: class 0 5 / 6, class 1 1 / 3 (1 hit; 2 true, 2 said); class 2 (absent) left out
+    assert s["iou"] == pytest.approx((5 / 6 + 1 / 3) / 2)
+    assert s["classes"] == 2
+    perfect = metrics.segmentation_scores(truth, truth, num_classes=3)
+    assert perfect["pixel_acc"] == perfect["class_acc"] == perfect["iou"] == 1.0
+    with pytest.raises(ValueError, match="one shape"):
+        metrics.segmentation_scores(predicted[:1], truth, 3)
+    with pytest.raises(ValueError, match="outside"):
+        metrics.segmentation_scores(predicted + 1, truth, 3)
+
+
+def test_fcn_scores_decode_the_label_maps_and_read_the_segmenters_argmax():
+    from gan_lab import data
+
+    labels, photos = data.synthetic_facades(3, seed=0, size=32)
+    truth = data.label_classes(labels)
+
+    def oracle(images, training=False):  # reads every photo perfectly (the same 3 in order)
+        return np.eye(12, dtype=np.float32)[truth[: len(images)]]
+
+    assert metrics.fcn_scores(oracle, photos, labels)["pixel_acc"] == 1.0
+    wrong = metrics.fcn_scores(oracle, photos, labels[::-1])  # each label map of another photo
+    assert wrong["pixel_acc"] == pytest.approx(np.mean(truth == truth[::-1]))
+    with pytest.raises(ValueError, match="one label map per photo"):
+        metrics.fcn_scores(oracle, photos, labels[:2])

@@ -235,7 +235,8 @@ def to_dataset(
     noise_dim: int | None = None,
 ):
     """``IndexedBatches`` of float32 image batches in [-1, 1] (with ``labels``: (images,
-    labels) pairs; with ``noise_dim``: (images, noise) pairs), reshuffled every epoch.
+    labels) pairs; with ``noise_dim``: (images, noise) pairs; with both: (images, noise,
+    labels), a conditional GAN's batches), reshuffled every epoch.
 
     Scaling runs once on the in-memory tensor, not per epoch. Batch ``b`` is a pure function
     of ``seed`` and ``b`` (``images.IndexedBatches``: an epoch drops the last
@@ -257,7 +258,8 @@ def to_dataset(
             noise = tf.random.stateless_normal(
                 [batch_size, noise_dim], seed=stream_seed(seed, "noise", batch)
             )
-            return real, tf.gather(noise, positions)
+            noise = tf.gather(noise, positions)
+            return (real, noise) if labels is None else (real, noise, tf.gather(labels, indices))
         return real if labels is None else (real, tf.gather(labels, indices))
 
     return IndexedBatches(len(images), batch_size, load, seed=seed, shuffle=shuffle)
