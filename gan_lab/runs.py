@@ -464,8 +464,15 @@ def _dcgan_verdict(m: dict) -> str:
         m["frechet_generated"] < m["frechet_untrained"]
         and m["confident_share_generated"] > m["confident_share_untrained"]
     )
+    gap = m["frechet_untrained"] - m["frechet_real_floor"]  # how far training had to go
+    closed = (m["frechet_untrained"] - m["frechet_generated"]) / gap if gap > 0 else 0.0
+    head = (
+        f"Beats the untrained generator, closing {closed:.0%} of its Fréchet distance to the floor"
+        if better
+        else "Training did not work"
+    )
     sentence = (
-        f"{'Training worked' if better else 'Training did not work'}: the digit judge reads "
+        f"{head}: the digit judge reads "
         f"{m['confident_share_generated']:.0%} of the generated digits with confidence "
         f"(untrained generator {m['confident_share_untrained']:.0%}, real digits "
         f"{m['confident_share_real']:.0%}), Fréchet distance {m['frechet_generated']:.1f} "
