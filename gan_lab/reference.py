@@ -13,6 +13,7 @@ training time). The dataset files themselves are never written there.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -89,6 +90,7 @@ def machine() -> str:
     )
 
 
+@functools.cache  # the commit this process started from, whatever is committed later
 def commit() -> str:
     root = FOLDER.parent.parent
     try:
@@ -172,6 +174,8 @@ def write_folder(name: str, summary: dict, figure, names: list[str]) -> Path:
     gif = summary.get("gif")
     if gif and Path(gif).stat().st_size <= MAX_FILE_BYTES:
         shutil.copyfile(gif, folder / "progress.gif")
+    elif gif:  # the run's GIF at half size, frames thinned until it fits
+        _shrink_gif(Path(gif), folder / "progress.gif")
     lesson, model, changes, why = REFERENCES[name]
     record = {
         "name": name,
@@ -266,6 +270,23 @@ FIGURES = {
 }
 
 
+def _shrink_gif(source: Path, target: Path) -> None:
+    """Write ``source`` at half size to ``target``, keeping every k-th frame (and the last)
+    for the smallest k that brings it under ``MAX_FILE_BYTES``; no GIF if none does."""
+    from PIL import Image, ImageSequence
+
+    with Image.open(source) as gif:
+        frames = [f.convert("RGB") for f in ImageSequence.Iterator(gif)]
+        duration = gif.info.get("duration", 500)
+    frames = [f.resize((f.width // 2, f.height // 2), Image.BOX) for f in frames]
+    for k in range(1, len(frames) + 1):
+        kept = frames[::k] + ([frames[-1]] if (len(frames) - 1) % k else [])
+        kept[0].save(target, save_all=True, append_images=kept[1:], duration=duration * k, loop=0)
+        if target.stat().st_size <= MAX_FILE_BYTES:
+            return
+    target.unlink()
+
+
 def show(name: str) -> dict:
     """Show a committed reference in a lesson: its figure, then a few lines saying what it
     is, its numbers' verdict, how long it took on which machine and the command that
@@ -292,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", required=True, help="folder holding the real datasets")
     parser.add_argument("names", nargs="*", help=f"default: all of {', '.join(REFERENCES)}")
     args = parser.parse_args(argv)
+    commit()  # now, before any training
     names = args.names or list(REFERENCES)
     unknown = [n for n in names if n not in REFERENCES]
     if unknown:
