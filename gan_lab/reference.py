@@ -101,7 +101,8 @@ def commit() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--"]
+            + [".", f":!{FOLDER.relative_to(root)}"],  # the folders this run rewrites
             capture_output=True,
             text=True,
             check=True,
