@@ -44,7 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import machine
+from gan_lab.runtime import describe_machine as machine
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

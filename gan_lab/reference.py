@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -68,26 +66,6 @@ REFERENCES = {
 def command(names: list[str]) -> str:
     which = f' REFERENCES="{" ".join(names)}"' if names != list(REFERENCES) else ""
     return f"make reference DATA_DIR=<folder with the datasets>{which}"
-
-
-def machine() -> str:
-    """``2 CPU cores, AMD EPYC 7B13, TensorFlow 2.21.0``: where a reference ran."""
-    import tensorflow as tf
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpus = len(tf.config.list_physical_devices("GPU"))
-    return (
-        f"{os.cpu_count()} CPU cores, {cpu}"
-        + (f", {gpus} GPU(s)" if gpus else ", no GPU")
-        + f", TensorFlow {tf.__version__}"
-    )
 
 
 @functools.cache  # the commit this process started from, whatever is committed later
@@ -168,6 +146,8 @@ def write_folder(name: str, summary: dict, figure, names: list[str]) -> Path:
 
     from PIL import Image
 
+    from gan_lab import runtime
+
     folder = FOLDER / name
     folder.mkdir(parents=True, exist_ok=True)
     if figure is not None:  # pix2pix_l1 appears in pix2pix's figure
@@ -193,7 +173,7 @@ def write_folder(name: str, summary: dict, figure, names: list[str]) -> Path:
         "command": command(names),
         "commit": commit(),
         "trained_by": summary["sessions"],
-        "machine": machine(),
+        "machine": runtime.describe_machine(),
         "date": time.strftime("%Y-%m-%d"),
     }
     (folder / "result.json").write_text(json.dumps(record, indent=2) + "\n")

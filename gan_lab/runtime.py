@@ -220,6 +220,32 @@ def describe_device() -> str:
     )
 
 
+def describe_machine() -> str:
+    """The machine in one line, for benchmark results and reference runs: CPU model, cores,
+    GPUs, TensorFlow version (changes nothing)."""
+    import platform
+
+    import tensorflow as tf
+
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpus = [
+        tf.config.experimental.get_device_details(g).get("device_name", g.name)
+        for g in tf.config.list_physical_devices("GPU")
+    ]
+    return (
+        f"{cpu}, {os.cpu_count()} cores"
+        + (f", GPU: {', '.join(gpus)}" if gpus else ", no GPU")
+        + f", TF {tf.__version__}"
+    )
+
+
 GPU_NEEDS = " (TensorFlow 2.21's CUDA 12 build needs NVIDIA driver 525.60.13 or newer)"
 """What ``make install-gpu`` needs of the machine: tensorflow[and-cuda] 2.21 brings CUDA
 12.5 and cuDNN 9 (tf.sysconfig.get_build_info()); CUDA 12 runs on drivers >= 525.60.13
