@@ -15,10 +15,12 @@ Modules, one concept each:
     recipes      each lesson's settings and how to build its experiment from them
     runs         a run folder: training an experiment with frames, GIF and summary
     judges       classifiers trained on real data to judge generated data
-    metrics      scores: image scores, Frechet and kernel distances, lesson numbers
+    metrics      scores: image scores, Frechet and kernel distances, mode coverage
+    evaluation   each lesson's final numbers: the samples, the judge, the baseline to beat
     inception    InceptionV3 features for FID and KID
     viz          image grids, loss curves, GIFs
     cli          the ``gan-lab`` command
+    reference    the lessons' reference runs on the real datasets (make reference)
 """
 
 import os

@@ -424,7 +424,7 @@ def _gif(args) -> dict:
 
 
 def _translate(args) -> dict:
-    from gan_lab import data, runs, viz
+    from gan_lab import data, evaluation, runs, viz
 
     config = runs.read_run(args.run_dir, expect=("pix2pix", "cyclegan"))
     files = data.list_images(args.input)
@@ -439,7 +439,7 @@ def _translate(args) -> dict:
     size = config["image_size"]
 
     def run(batch):  # uint8 (n, size, size, 3) -> uint8, in the lesson's inference protocol
-        return viz.to_uint8(recipes.infer(config, model, data.normalize(batch)))
+        return viz.to_uint8(evaluation.infer(config, model, data.normalize(batch)))
 
     args.output.mkdir(parents=True, exist_ok=True)
     for image, target in zip(images, targets):
@@ -484,7 +484,7 @@ def _sample(args) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from gan_lab import runs, viz
+    from gan_lab import data, runs, viz
 
     config = runs.read_run(args.run_dir, expect=("dcgan", "toy"))
     output = args.output or args.run_dir / "samples"
@@ -498,9 +498,9 @@ def _sample(args) -> dict:
     noise = tf.random.normal([args.n, generator.inputs[0].shape[-1]], seed=args.seed)
     inputs, grid_columns, asked = noise, None, None
     if config.get("conditional"):  # sample i shows digit i % 10: a grid column per digit
-        asked = np.arange(args.n) % recipes.NUM_DIGITS
-        inputs = [noise, np.eye(recipes.NUM_DIGITS, dtype=np.float32)[asked]]
-        grid_columns = recipes.NUM_DIGITS
+        asked = np.arange(args.n) % data.NUM_DIGITS
+        inputs = [noise, np.eye(data.NUM_DIGITS, dtype=np.float32)[asked]]
+        grid_columns = data.NUM_DIGITS
     samples = generator.predict(inputs, verbose=0, batch_size=256)
     output.mkdir(parents=True, exist_ok=True)
     if config["model"] == "toy":
@@ -521,7 +521,7 @@ def _export(args) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from gan_lab import models, runs
+    from gan_lab import evaluation, models, runs
 
     config = runs.read_run(args.run_dir)
     if config.get("conditional"):
@@ -552,8 +552,8 @@ def _export(args) -> dict:
         served = tf.saved_model.load(str(saved))
         inference = keras.ops.convert_to_numpy(trained(probe, training=False))
         differences = {
-            "keras": recipes.infer(config, keras.saving.load_model(path), probe)
-            - recipes.infer(config, trained, probe),
+            "keras": evaluation.infer(config, keras.saving.load_model(path), probe)
+            - evaluation.infer(config, trained, probe),
             "serve": served.serve(probe).numpy() - inference,
         }
         if paper:

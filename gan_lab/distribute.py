@@ -10,7 +10,7 @@ and how a train step and its batches run on several replicas.
 What makes a run independent of how its global batch is split (tested in
 ``tests/test_scale_out.py``): the input pipelines are pure functions of the batch number
 (``data.IndexedBatches``), each worker builds only its replicas' pieces of every global
-batch (``indexed_input``), the generator's noise comes with the batch, each replica's loss
+batch (``batch_iterator``), the generator's noise comes with the batch, each replica's loss
 is divided by the number of replicas before the gradients are summed
 (``steps._for_gradients``), batch norm uses the global batch's statistics
 (``models.batch_norm``), dropout masks are drawn for the global batch
@@ -197,17 +197,38 @@ def global_batch_size(strategy, sizes) -> int:
     return sum(int(t) for t in local) * strategy.num_replicas_in_sync // len(local)
 
 
-def indexed_input(strategy, batches, start: int):
-    """The distributed input of ``batches`` (``data.IndexedBatches``) from global batch
-    ``start`` on: each worker builds only its own replicas' pieces of every global batch."""
+def batch_iterator(batches, start: int, strategy=None):
+    """An endless iterator over ``batches`` from batch ``start`` on, so a resumed run sees
+    the batches an uninterrupted one would; under ``strategy``, the distributed input.
 
-    def pieces(context):
-        local = context.num_replicas_in_sync // context.num_input_pipelines
-        first = context.input_pipeline_id * local
-        keep = range(first, first + local)
-        return batches.from_batch(start, pieces=context.num_replicas_in_sync, keep=keep)
+    ``data.IndexedBatches`` start there at once (under a strategy each worker builds only
+    its own replicas' pieces of every global batch); a ``tf.data.Dataset`` is repeated and
+    replayed past its first ``start`` batches (seconds to minutes).
+    """
+    import tensorflow as tf
 
-    return strategy.distribute_datasets_from_function(pieces)
+    from gan_lab.data.images import IndexedBatches
+
+    if isinstance(batches, IndexedBatches):
+        if strategy is None:
+            return iter(batches.from_batch(start))
+
+        def pieces(context):
+            local = context.num_replicas_in_sync // context.num_input_pipelines
+            first = context.input_pipeline_id * local
+            keep = range(first, first + local)
+            return batches.from_batch(start, pieces=context.num_replicas_in_sync, keep=keep)
+
+        return iter(strategy.distribute_datasets_from_function(pieces))
+    if not isinstance(batches, tf.data.Dataset):
+        raise TypeError(
+            "batches must be data.IndexedBatches or a tf.data.Dataset. "
+            f"Received: {type(batches).__name__}"
+        )
+    dataset = batches.repeat().skip(start) if start else batches.repeat()
+    if strategy is None:
+        return iter(dataset)
+    return iter(strategy.experimental_distribute_dataset(dataset))
 
 
 def lost_worker_errors() -> tuple[type[Exception], ...]:

@@ -65,5 +65,9 @@ class TrainingInterrupted(KeyboardInterrupt):
     ``KeyboardInterrupt``, so a notebook cell stops as on Ctrl-C and ``except Exception``
     does not swallow it."""
 
-    run_dir = None
-    checkpoint = None
+    def __init__(self, signal_name: str, step: int, run_dir, checkpoint: str | None):
+        super().__init__(
+            f"{signal_name} at step {step}: training stopped; the last checkpoint is "
+            f"{checkpoint}. Resume the run folder {run_dir} to go on."
+        )
+        self.run_dir, self.checkpoint = run_dir, checkpoint

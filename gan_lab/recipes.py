@@ -35,8 +35,6 @@ TOY_METHODS = {  # the ring contenders of lesson 1 (the same D budget): name -> 
     "gan_gp": "plain GAN + gradient penalty",
     "wgan_gp": "WGAN-GP",
 }
-RING_STD = 0.02  # the ring of 8 Gaussians of lesson 1
-RING_SAMPLES = 2500  # samples judged per generator (VEEGAN's protocol)
 QUICK_DCGAN_STEPS = 300  # fits `make demo` in 3 min on a 2-core AVX2 CPU (lesson 2)
 MNIST_SPLITS = {  # lesson 2's full-mode digits: mnist_split -> what trains and judges on what
     "train": "the GAN and the judge train on the 60,000 training digits, the judge scores "
@@ -44,7 +42,6 @@ MNIST_SPLITS = {  # lesson 2's full-mode digits: mnist_split -> what trains and 
     "test": "the GAN trains on the 10,000 test digits; the judge trains on one half of them "
     "and scores against the other (for a machine without the training split)",
 }
-NUM_DIGITS = 10  # the classes of a conditional DCGAN
 
 EXPORT_TOLERANCE = 1e-4
 """Largest difference allowed between an exported generator and the trained one it was
@@ -176,6 +173,8 @@ def _dcgan_defaults(quick: bool) -> dict:  # lesson 2: the DCGAN paper's Adam; s
         "eval_samples": 1000 if quick else 10_000,  # generated digits it scores
         "mnist_split": "train",  # full mode's digits: one of MNIST_SPLITS (quick: unused)
         "conditional": False,  # True: G and D also get the digit's label (Mirza & Osindero)
+        "synthetic_train": 2048,  # quick mode's synthetic digits (full mode: unused)
+        "synthetic_test": 512,
     }
 
 
@@ -199,6 +198,8 @@ def _pix2pix_defaults(quick: bool) -> dict:  # lesson 3: the paper's networks an
         # the FCN-score's judge: a segmenter trained on the real training photos
         "segmenter_size": 64,  # px it reads at (larger photos are scaled down to it)
         "segmenter_epochs": 4 if quick else 10,
+        "synthetic_train": 160,  # quick mode's synthetic pairs (full mode: unused)
+        "synthetic_test": 40,
     }
 
 
@@ -220,6 +221,8 @@ def _cyclegan_defaults(quick: bool) -> dict:  # lesson 4: the paper's recipe
         "pool_size": 50,
         "frames": 10 if quick else 20,
         "classifier_epochs": 5 if quick else 10,  # of the apple-vs-orange judge of the result
+        "synthetic_train": 160,  # quick mode's synthetic fruit per domain (full mode: unused)
+        "synthetic_test": 40,
     }
 
 
@@ -369,7 +372,7 @@ def _toy_networks(c: dict) -> dict[str, keras.Model]:
 
 
 def _toy(c: dict) -> Experiment:
-    from gan_lab import data, steps, viz
+    from gan_lab import data, evaluation, steps, viz
 
     nets = _toy_networks(c)
     g = nets["generator"]
@@ -405,12 +408,12 @@ def _toy(c: dict) -> Experiment:
     centers = data.ring_centers()
 
     def sample_fn():
-        samples = ring_coverage(g, c["seed"])["samples"]
+        samples = evaluation.ring_coverage(g, c["seed"])["samples"]
         title = "generated samples; circles: the 8 modes"
         return viz.figure_to_array(viz.plot_ring(samples, centers, title))
 
     def evaluate():
-        coverage = ring_coverage(g, c["seed"])
+        coverage = evaluation.ring_coverage(g, c["seed"])
         return {
             "modes_covered": coverage["modes"],
             "of_modes": len(centers),
@@ -432,24 +435,6 @@ def _toy(c: dict) -> Experiment:
     )
 
 
-def ring_coverage(generator: keras.Model, seed: int) -> dict:
-    """Lesson 1's final number: ``metrics.mode_coverage`` of ``RING_SAMPLES`` samples of
-    ``generator`` on the ring of 8 Gaussians, from noise fixed by ``seed`` (NumPy's, so
-    the same noise whatever TensorFlow drew before).
-
-    Returns:
-        ``{"modes", "high_quality", "per_mode", "samples"}``: covered modes (of 8), share
-        of high-quality samples, high-quality samples per mode, and the samples judged.
-    """
-    import numpy as np
-
-    from gan_lab import data, metrics
-
-    noise = np.random.default_rng(seed).standard_normal((RING_SAMPLES, generator.input_shape[-1]))
-    samples = np.asarray(generator(noise.astype(np.float32), training=False), np.float32)
-    return {**metrics.mode_coverage(samples, data.ring_centers(), RING_STD), "samples": samples}
-
-
 # --------------------------------------------------------------------------- lesson 2: DCGAN
 
 
@@ -469,13 +454,15 @@ def _dcgan_networks(c: dict) -> dict[str, keras.Model]:
 
 
 def _dcgan_classes(c: dict) -> int:
-    return NUM_DIGITS if c["conditional"] else 0
+    from gan_lab import data
+
+    return data.NUM_DIGITS if c["conditional"] else 0
 
 
 def _dcgan(c: dict) -> Experiment:
     import numpy as np
 
-    from gan_lab import data, steps, viz
+    from gan_lab import data, evaluation, steps, viz
 
     digits = dcgan_digits(c)  # first: a wrong mnist_split answers before anything is built
     nets = _dcgan_networks(c)
@@ -494,11 +481,14 @@ def _dcgan(c: dict) -> Experiment:
     fixed = rng.standard_normal((columns if c["conditional"] else 16, c["latent_dim"]))
     fixed = fixed.astype(np.float32)
     if c["conditional"]:  # the same 6 noise vectors in every row
-        asked = np.repeat(np.arange(NUM_DIGITS), columns)
-        fixed = [np.tile(fixed, (NUM_DIGITS, 1)), np.eye(NUM_DIGITS, dtype=np.float32)[asked]]
+        asked = np.repeat(np.arange(data.NUM_DIGITS), columns)
+        fixed = [
+            np.tile(fixed, (data.NUM_DIGITS, 1)),
+            np.eye(data.NUM_DIGITS, dtype=np.float32)[asked],
+        ]
 
     def evaluate():  # lesson 2's number
-        return dcgan_scores(g, c, *dcgan_judge_digits(c, digits))[0]
+        return evaluation.dcgan_scores(g, c, *dcgan_judge_digits(c, digits))[0]
 
     if digits.synthetic:
         kind = "SYNTHETIC digits"
@@ -526,6 +516,20 @@ def _dcgan(c: dict) -> Experiment:
     )
 
 
+def dataset(c: dict, split: str):
+    """The lesson's data for ``split``: the real dataset in full mode; in quick mode,
+    ``synthetic_train`` or ``synthetic_test`` examples of gan_lab's synthetic stand-in,
+    drawn from ``seed`` (``data.ImageSet``, ``PairSet`` or ``UnpairedSet``)."""
+    from gan_lab import data
+
+    kind = {"quick": c["quick"], "data_dir": c["data_dir"], "seed": c["seed"]}
+    kind["count"] = c[f"synthetic_{split}"] if c["quick"] else None
+    if c["model"] == "dcgan":
+        return data.load_digits(split, **kind)
+    load = {"pix2pix": data.load_facades, "cyclegan": data.load_apple2orange}[c["model"]]
+    return load(split, c["image_size"], **kind)
+
+
 def dcgan_digits(c: dict):
     """The digits lesson 2's GAN trains on (``data.ImageSet``): synthetic ones in quick
     mode; in full mode the MNIST split ``mnist_split`` names (``MNIST_SPLITS``).
@@ -534,14 +538,12 @@ def dcgan_digits(c: dict):
         UsageError: an unknown ``mnist_split``.
         DatasetNotFoundError: full mode without that split of MNIST.
     """
-    from gan_lab import data
 
     if c["mnist_split"] not in MNIST_SPLITS:
         raise errors.UsageError(
             f"mnist_split must be one of {', '.join(MNIST_SPLITS)}. Received: {c['mnist_split']!r}"
         )
-    split = "train" if c["quick"] else c["mnist_split"]
-    return data.load_digits(split, quick=c["quick"], data_dir=c["data_dir"], seed=c["seed"])
+    return dataset(c, "train" if c["quick"] else c["mnist_split"])
 
 
 def dcgan_judge_digits(c: dict, digits) -> tuple:
@@ -554,69 +556,13 @@ def dcgan_judge_digits(c: dict, digits) -> tuple:
     from gan_lab import data
 
     if c["quick"] or c["mnist_split"] == "train":
-        kind = {"quick": c["quick"], "data_dir": c["data_dir"], "seed": c["seed"]}
-        return digits, data.load_digits("test", **kind)
+        return digits, dataset(c, "test")
     order = np.random.default_rng(c["seed"]).permutation(len(digits.images))
     halves = order[: len(order) // 2], order[len(order) // 2 :]
     return tuple(
         data.ImageSet(digits.images[i], digits.labels[i], f"{digits.source}, {which}", False)
         for i, which in zip(halves, ("the judge's training half", "the judge's scoring half"))
     )
-
-
-def dcgan_samples(generator: keras.Model, c: dict) -> tuple[np.ndarray, np.ndarray | None]:
-    """The ``eval_samples`` digits lesson 2 scores: ``generator`` (inference mode) on noise
-    seeded by ``seed + 1``, as (n, 28, 28, 1) float32 in [-1, 1], and the digits asked for
-    (None for an unconditional generator): a conditional one is asked for 0, 1, ..., 9,
-    0, 1, ... in turn, so every class gets ``eval_samples // 10`` of them."""
-    import numpy as np
-    import tensorflow as tf
-
-    z = tf.random.normal([c["eval_samples"], c["latent_dim"]], seed=c["seed"] + 1)
-    if len(generator.inputs) == 1:
-        return np.asarray(generator.predict(z, verbose=0, batch_size=500), np.float32), None
-    n = c["eval_samples"] // NUM_DIGITS * NUM_DIGITS
-    asked = np.arange(n) % NUM_DIGITS
-    inputs = [z[:n], np.eye(NUM_DIGITS, dtype=np.float32)[asked]]
-    return np.asarray(generator.predict(inputs, verbose=0, batch_size=500), np.float32), asked
-
-
-def dcgan_scores(generator: keras.Model, c: dict, train, test) -> tuple[dict, keras.Model]:
-    """Lesson 2's final number, for the notebook and ``summary.json`` alike.
-
-    Trains the judge (``judges.train_digit_classifier``, ``judge_epochs`` epochs, seeded
-    by ``seed``) on the labelled training digits ``train``, and scores ``dcgan_samples``
-    against the test digits ``test`` with ``metrics.digit_scores`` (confident share and
-    Fréchet distance on the judge's features, with the real-vs-real floor), and, as the
-    reference a trained generator must beat, a freshly built untrained generator's. A
-    conditional generator is also scored by ``metrics.asked_digit_accuracy``: how often
-    the judge reads the digit it was asked for (chance: 1 in 10).
-
-    Returns:
-        ``(scores, judge)``: the scores dict (``metrics.digit_scores``'s keys, plus
-        ``confident_share_untrained`` and ``frechet_untrained``; conditional:
-        ``metrics.asked_digit_accuracy``'s keys and ``asked_digit_accuracy_untrained``)
-        and the trained classifier.
-    """
-    from gan_lab import judges, metrics, models
-
-    judge, _ = judges.train_digit_classifier(
-        train.images, train.labels, epochs=c["judge_epochs"], seed=c["seed"]
-    )
-    untrained = models.build_dcgan_generator(
-        latent_dim=c["latent_dim"], num_classes=_dcgan_classes(c)
-    )
-    scores, baseline = {}, {}
-    for network, result in ((generator, scores), (untrained, baseline)):
-        images, asked = dcgan_samples(network, c)
-        result.update(metrics.digit_scores(judge, images, test.images))
-        if asked is not None:
-            result.update(metrics.asked_digit_accuracy(judge, images, asked))
-    scores["confident_share_untrained"] = baseline["confident_share_generated"]
-    scores["frechet_untrained"] = baseline["frechet_generated"]
-    if "asked_digit_accuracy" in baseline:
-        scores["asked_digit_accuracy_untrained"] = baseline["asked_digit_accuracy"]
-    return scores, judge
 
 
 # --------------------------------------------------------------------------- lesson 3: Pix2Pix
@@ -642,7 +588,7 @@ def _pix2pix_networks(c: dict) -> dict[str, keras.Model]:
 def _pix2pix(c: dict) -> Experiment:
     import numpy as np
 
-    from gan_lab import data, models, steps, viz
+    from gan_lab import data, evaluation, models, steps, viz
 
     nets = _pix2pix_networks(c)
     g, d = nets["generator"], nets["discriminator"]
@@ -656,9 +602,7 @@ def _pix2pix(c: dict) -> Experiment:
         gan_weight=c["lambda_gan"],
     )
     size = c["image_size"]
-    kind = {"quick": c["quick"], "data_dir": c["data_dir"], "seed": c["seed"]}
-    train = data.load_facades("train", size, **kind)
-    test = data.load_facades("test", size, **kind)
+    train, test = dataset(c, "train"), dataset(c, "test")
     batches = data.pair_dataset(train, c["batch_size"], seed=c["seed"])
     x, y = data.normalize(test.inputs), data.normalize(test.targets)
 
@@ -672,11 +616,11 @@ def _pix2pix(c: dict) -> Experiment:
         mean_photo = np.broadcast_to(data.normalize(train.targets).mean(axis=0), y.shape)
         generated = models.pix2pix_translate(g, x)
         return {
-            **pix2pix_scores(g, test),
-            "l1_mean_photo": pix2pix_baseline(mean_photo, y),
-            "l1_flat_grey": pix2pix_baseline(np.zeros_like(y), y),
-            **pix2pix_fcn_scores(generated, c, train, test),
-            **inception_report(test.targets, generated, c["quick"]),
+            **evaluation.pix2pix_scores(g, test),
+            "l1_mean_photo": evaluation.pix2pix_baseline(mean_photo, y),
+            "l1_flat_grey": evaluation.pix2pix_baseline(np.zeros_like(y), y),
+            **evaluation.pix2pix_fcn_scores(generated, c, train, test),
+            **evaluation.inception_report(test.targets, generated, c["quick"]),
         }
 
     kind_name = "SYNTHETIC facades" if train.synthetic else "CMP facades"
@@ -692,82 +636,6 @@ def _pix2pix(c: dict) -> Experiment:
         evaluate=evaluate,
         synthetic=train.synthetic,
     )
-
-
-def pix2pix_scores(generator: keras.Model, test) -> dict[str, float]:
-    """Lesson 3's number: L1, PSNR and SSIM of the generator's photos against the real
-    ones of the test split ``test`` (``data.PairSet``; ``metrics.image_scores``, on the
-    [0, 1] scale), under the paper's inference protocol (``models.pix2pix_translate``:
-    each image alone, batch statistics of that image, dropout on, fixed dropout seed)."""
-    from gan_lab import data, metrics, models
-
-    x, y = data.normalize(test.inputs), data.normalize(test.targets)
-    return metrics.image_scores(models.pix2pix_translate(generator, x), y)
-
-
-def pix2pix_fcn_scores(photos, c: dict, train, test) -> dict[str, float]:
-    """Lesson 3's FCN-score (Isola et al. 2017, section 4.2): how well a segmenter trained
-    on real photos reads the test label maps back from ``photos``, with its ceiling and
-    floor.
-
-    Trains the judge once (``judges.train_facade_segmenter`` on ``train``'s photos and
-    label maps, ``segmenter_epochs`` epochs at ``segmenter_size`` px, or the images' size
-    if smaller, seeded by ``seed``) and scores with ``metrics.fcn_scores``: ``photos``
-    (the generator's, under ``models.pix2pix_translate``), the real test photos (the
-    ceiling: what the segmenter reads from the photos it was made for) and the mean
-    training photo for every label map (the floor: a photo that ignores its label map).
-
-    Args:
-        photos: (n, size, size, 3) generated photos in [-1, 1], one per test label map.
-        c: the run's settings.
-        train, test: ``data.PairSet`` of the training and test splits.
-
-    Returns:
-        ``{"fcn_pixel_acc", "fcn_class_acc", "fcn_iou"}`` of ``photos``, and the same keys
-        with ``_real`` and ``_mean_photo`` appended; each in [0, 1], 1 best.
-    """
-    import numpy as np
-
-    from gan_lab import data, judges, metrics
-
-    size = min(c["segmenter_size"], train.targets.shape[1])
-    segmenter = judges.train_facade_segmenter(
-        train.targets,
-        train.inputs,
-        epochs=c["segmenter_epochs"],
-        image_size=size,
-        seed=c["seed"],
-    )
-    mean_photo = np.broadcast_to(data.normalize(train.targets).mean(axis=0), test.targets.shape)
-    scores = {}
-    for suffix, guess in (("", photos), ("_real", test.targets), ("_mean_photo", mean_photo)):
-        s = metrics.fcn_scores(segmenter, guess, test.inputs)
-        scores.update({f"fcn_{key}{suffix}": s[key] for key in ("pixel_acc", "class_acc", "iou")})
-    return scores
-
-
-def pix2pix_baseline(guess, photos) -> float:
-    """The test L1 (``metrics.image_scores``' scale) of a guess that ignores the label map,
-    e.g. the mean training photo or a flat grey image: what a generator must beat."""
-    from gan_lab import metrics
-
-    return metrics.image_scores(guess, photos)["l1"]
-
-
-def inception_report(real_images, fake_images, quick: bool) -> dict:
-    """FID and KID on InceptionV3 features (``inception.inception_scores``), the numbers
-    papers report, when Keras' ImageNet weights are at hand (downloaded in full mode only;
-    quick mode uses them if they are already cached). Without them, ``fid`` and ``kid``
-    are None and ``inception_missing`` says which file to place where; random weights are
-    never used."""
-    from gan_lab import inception
-
-    try:
-        extractor = inception.build_inception(download_missing=not quick)
-    except errors.DatasetNotFoundError as e:
-        return {"fid": None, "kid": None, "inception_missing": str(e)}
-    scores = inception.inception_scores(real_images, fake_images, extractor, progress=False)
-    return {key: scores[key] for key in ("fid", "kid", "kid_std", "kid_subset_size")}
 
 
 # --------------------------------------------------------------------------- lesson 4: CycleGAN
@@ -833,14 +701,12 @@ def cyclegan_networks(c: dict) -> dict[str, keras.Model]:
 def _cyclegan(c: dict) -> Experiment:
     import numpy as np
 
-    from gan_lab import data, image_pool, judges, metrics, optim, steps, viz
+    from gan_lab import data, evaluation, image_pool, judges, metrics, optim, steps, viz
 
     nets = cyclegan_networks(c)
     g, f = nets["g"], nets["f"]
     size = c["image_size"]
-    kind = {"quick": c["quick"], "data_dir": c["data_dir"], "seed": c["seed"]}
-    train = data.load_apple2orange("train", size, **kind)
-    test = data.load_apple2orange("test", size, **kind)
+    train, test = dataset(c, "train"), dataset(c, "test")
     batches = data.unpaired_dataset(train.a, train.b, c["batch_size"], seed=c["seed"])
     total = total_steps(c, batches)
     schedule = optim.LinearDecay(c["learning_rate"], total // 2, max(1, total - total // 2))
@@ -869,7 +735,7 @@ def _cyclegan(c: dict) -> Experiment:
         )
         scores = metrics.cyclegan_scores(g, f, test.a, test.b, classifier)
         baselines = metrics.cyclegan_baselines(test.a, test.b, classifier)
-        return {**scores, **baselines, **cyclegan_inception(c, g, f, test)}
+        return {**scores, **baselines, **evaluation.cyclegan_inception(c, g, f, test)}
 
     kind_name = "SYNTHETIC fruit" if train.synthetic else "apple2orange"
     return Experiment(
@@ -887,46 +753,11 @@ def _cyclegan(c: dict) -> Experiment:
     )
 
 
-def cyclegan_inception(c: dict, g: keras.Model, f: keras.Model, test) -> dict:
-    """Lesson 4's FID and KID (``inception_report``) in both directions: G(test apples)
-    against the real test oranges (``*_apples_to_oranges``) and F(test oranges) against the
-    real test apples (``*_oranges_to_apples``); or ``inception_missing`` without the weights."""
-    from gan_lab import data
-
-    x, y = data.normalize(test.a), data.normalize(test.b)
-    scores = {}
-    for direction, real, fake in [
-        ("apples_to_oranges", test.b, infer(c, g, x)),
-        ("oranges_to_apples", test.a, infer(c, f, y)),
-    ]:
-        report = inception_report(real, fake, c["quick"])
-        if report["fid"] is None:
-            return {"inception_missing": report["inception_missing"]}
-        scores.update({f"{key}_{direction}": value for key, value in report.items()})
-    return scores
-
-
 def _resnet_blocks(c: dict) -> int:
     return c["n_blocks"] or (9 if c["image_size"] >= 256 else 6)  # as in the paper
 
 
 # --------------------------------------------------------------------------- using a generator
-
-
-def infer(config: dict, generator: keras.Model, inputs) -> np.ndarray:
-    """Run ``generator`` of a run of ``config`` in that lesson's inference protocol: Pix2Pix
-    as the paper's test phase (``models.pix2pix_translate``), the others in inference mode
-    (``training=False``: CycleGAN's instance norm and DCGAN's generator have no dropout, and
-    DCGAN's batch norm uses its moving statistics)."""
-    import keras
-    import numpy as np
-
-    from gan_lab import models
-
-    if config["model"] == "pix2pix":
-        return models.pix2pix_translate(generator, inputs)
-    batches = [generator(inputs[i : i + 32], training=False) for i in range(0, len(inputs), 32)]
-    return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches]).astype(np.float32)
 
 
 def portable(config: dict, generator: keras.Model) -> keras.Model:

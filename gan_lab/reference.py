@@ -198,10 +198,10 @@ def _pix2pix_figure(name: str, done: dict):
     """Six test label maps | L1 only (if trained) | pix2pix | the real photo, at 128 px."""
     import numpy as np
 
-    from gan_lab import data, models, viz
+    from gan_lab import data, models, recipes, viz
 
     c = done[name]["config"]
-    test = data.load_facades("test", c["image_size"], quick=False, data_dir=c["data_dir"])
+    test = recipes.dataset(c, "test")
     x, y = data.normalize(test.inputs[:6]), data.normalize(test.targets[:6])
     columns = [_small(x)]
     for other in ("pix2pix_l1", "pix2pix"):
@@ -217,10 +217,10 @@ def _cyclegan_figure(name: str, done: dict):
     """Rows: eight test apples, G(apples), eight test oranges, F(oranges), at 128 px."""
     import numpy as np
 
-    from gan_lab import data, viz
+    from gan_lab import data, recipes, viz
 
     c, nets = done[name]["config"], done[name]["generators"]
-    test = data.load_apple2orange("test", c["image_size"], quick=False, data_dir=c["data_dir"])
+    test = recipes.dataset(c, "test")
     x, y = data.normalize(test.a[:8]), data.normalize(test.b[:8])
     rows = [x, nets["g"](x, training=False), y, nets["f"](y, training=False)]
     return viz.image_grid(np.concatenate([_small(r) for r in rows]), ncols=8)
@@ -231,7 +231,7 @@ def _dcgan_figure(name: str, done: dict):
     a row per digit 0..9, 8 each, the same 8 noise vectors in every row."""
     import numpy as np
 
-    from gan_lab import recipes, viz
+    from gan_lab import data, viz
 
     c, g = done[name]["config"], done[name]["generators"]["generator"]
     rng = np.random.default_rng(c["seed"] + 2)
@@ -239,7 +239,7 @@ def _dcgan_figure(name: str, done: dict):
         z = rng.standard_normal((64, c["latent_dim"])).astype(np.float32)
         return viz.image_grid(g(z, training=False), ncols=8, scale=2)
     z = np.tile(rng.standard_normal((8, c["latent_dim"])).astype(np.float32), (10, 1))
-    asked = np.eye(recipes.NUM_DIGITS, dtype=np.float32)[np.repeat(np.arange(10), 8)]
+    asked = np.eye(data.NUM_DIGITS, dtype=np.float32)[np.repeat(np.arange(10), 8)]
     return viz.image_grid(g([z, asked], training=False), ncols=8, scale=2)
 
 
@@ -276,7 +276,8 @@ def show(name: str) -> dict:
 
     folder = FOLDER / name
     record = json.loads((folder / "result.json").read_text())
-    display(Image(filename=str(folder / "figure.png")))
+    if (folder / "figure.png").is_file():  # pix2pix_l1 appears in pix2pix's figure
+        display(Image(filename=str(folder / "figure.png")))
     hours = record["training_seconds"] / 3600
     print(
         f"Reference run (not yours): {record['title']}, {record['steps']:,} steps, "

@@ -29,7 +29,6 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from gan_lab import checkpoints, distribute, errors, viz
-from gan_lab.data.images import IndexedBatches
 
 Callback = Callable[["Trainer", int, dict], None]
 
@@ -88,10 +87,7 @@ class Trainer:
         max_to_keep: int = 3,
         strategy: tf.distribute.Strategy | None = None,
     ):
-        counts = dict(sample_every=sample_every, log_every=log_every, max_to_keep=max_to_keep)
-        for key, value in {**counts, "checkpoint_every": checkpoint_every}.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+        _check_counts(sample_every, log_every, checkpoint_every, max_to_keep)
         if not checkpoint_seconds > 0:
             raise ValueError(f"checkpoint_seconds must be > 0. Received: {checkpoint_seconds!r}")
         self.run_dir = Path(run_dir)
@@ -178,7 +174,11 @@ class Trainer:
             self._save_frame()
         bar = tqdm(total=steps, initial=step, disable=not progress, unit="step",
                    desc=self.title or "training", mininterval=1.0)  # fmt: skip
-        iterator, images, began = self._iterator(batches, step), 0, time.perf_counter()
+        iterator, images, began = (
+            distribute.batch_iterator(batches, step, self.strategy),
+            0,
+            time.perf_counter(),
+        )
         saved_at, logs = time.monotonic(), None
         try:
             with _Signals() as stop:
@@ -204,7 +204,9 @@ class Trainer:
                         self.save()
                         saved_at = time.monotonic()
                     if stop.name:
-                        raise self._interrupted(stop.name, step)
+                        raise errors.TrainingInterrupted(
+                            stop.name, step, self.run_dir, self.latest_checkpoint
+                        )
         except distribute.lost_worker_errors() as e:  # next(), the step, reading a loss, a save
             if self.strategy is None:
                 raise
@@ -216,14 +218,6 @@ class Trainer:
         elapsed = time.perf_counter() - began
         self.images_per_second = images / elapsed if elapsed > 0 and images else float("nan")
         return self.history
-
-    def _interrupted(self, signal_name: str, step: int) -> errors.TrainingInterrupted:
-        error = errors.TrainingInterrupted(
-            f"{signal_name} at step {step}: training stopped; the last checkpoint is "
-            f"{self.latest_checkpoint}. Resume the run folder {self.run_dir} to go on."
-        )
-        error.run_dir, error.checkpoint = self.run_dir, self.latest_checkpoint
-        return error
 
     def _one_step(self, iterator) -> tuple[dict, int]:
         """Run the train step on the next batch; return its logs and the global batch size."""
@@ -239,24 +233,6 @@ class Trainer:
         self.step.assign_add(1)
         first = tf.nest.flatten(batch)[0]
         return logs, int(first.shape[0]) if first.shape.rank else 1
-
-    def _iterator(self, batches, start: int):
-        """An endless iterator from batch ``start`` on, so a resumed run sees the batches an
-        uninterrupted run would. ``IndexedBatches`` start there at once; a plain dataset is
-        repeated and replayed past its first ``start`` batches (seconds to minutes)."""
-        if isinstance(batches, IndexedBatches):
-            if self.strategy is None:
-                return iter(batches.from_batch(start))
-            return iter(distribute.indexed_input(self.strategy, batches, start))
-        if not isinstance(batches, tf.data.Dataset):
-            raise TypeError(
-                "batches must be data.IndexedBatches or a tf.data.Dataset. "
-                f"Received: {type(batches).__name__}"
-            )
-        dataset = batches.repeat().skip(start) if start else batches.repeat()
-        if self.strategy is None:
-            return iter(dataset)
-        return iter(self.strategy.experimental_distribute_dataset(dataset))
 
     def _log(self, step: int, logs: dict) -> dict[str, float]:
         values = _check_finite(step, logs, self.latest_checkpoint)
@@ -275,13 +251,7 @@ class Trainer:
     def _save_frame(self) -> Path:
         step = int(self.step)
         models = [obj for obj in self._objects.values() if isinstance(obj, keras.Model)]
-        state = [v for m in models for v in m.non_trainable_variables]  # what training=True moves
-        kept = [v.numpy() for v in state]
-        try:
-            image = self.sample_fn()
-        finally:
-            for v, value in zip(state, kept):
-                v.assign(value)
+        image = _draw_keeping_state(self.sample_fn, models)
         frame = viz.add_caption(image, f"{self.title}  step {step}".strip())
         path = self.run_dir / "frames" / f"step_{step:06d}.png"
         viz.save_png(frame, path)
@@ -310,6 +280,25 @@ class _Signals:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
         return False
+
+
+def _check_counts(sample_every, log_every, checkpoint_every, max_to_keep) -> None:
+    counts = dict(sample_every=sample_every, log_every=log_every, max_to_keep=max_to_keep)
+    for key, value in {**counts, "checkpoint_every": checkpoint_every}.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+
+
+def _draw_keeping_state(sample_fn: Callable[[], np.ndarray], models: list) -> np.ndarray:
+    """``sample_fn()``, with the models' non-trainable state (batch-norm moving statistics,
+    dropout seed generators: what ``training=True`` moves) put back afterwards."""
+    state = [v for m in models for v in m.non_trainable_variables]
+    kept = [v.numpy() for v in state]
+    try:
+        return sample_fn()
+    finally:
+        for v, value in zip(state, kept):
+            v.assign(value)
 
 
 def _check_finite(step: int, logs: dict, last_checkpoint: str | None) -> dict[str, float]:

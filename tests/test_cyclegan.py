@@ -68,7 +68,7 @@ def test_synthetic_fruit_is_deterministic_and_labelled(capsys):
     assert (oranges[..., 1] / (oranges[..., 0] + 1)).mean() > (
         apples[..., 1] / (apples[..., 0] + 1)
     ).mean()
-    fruit = data.load_apple2orange("test", image_size=32, quick=True)
+    fruit = data.load_apple2orange("test", image_size=32, quick=True, count=40)
     assert fruit.synthetic and "SYNTHETIC" in capsys.readouterr().out
 
 

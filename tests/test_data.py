@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-from gan_lab import data
+from gan_lab import data, recipes
 
 
 def write_idx(path, array, gz=True):
@@ -42,7 +42,7 @@ def test_synthetic_digits_are_deterministic_and_balanced():
 
 
 def test_quick_mode_batches_are_labelled_scaled_and_deterministic(capsys):
-    digits = data.load_digits("test", quick=True, seed=3)
+    digits = data.load_digits("test", quick=True, seed=3, count=512)
     assert digits.synthetic and "SYNTHETIC" in capsys.readouterr().out
 
     def first_batch():
@@ -234,3 +234,14 @@ def test_extract_atomically_zip_all_or_nothing(tmp_path):
     assert not (tmp_path / "thing").exists() and not (tmp_path / ".thing.partial").exists()
     folder = extract_atomically(archive, tmp_path, "thing", lambda d: [])
     assert (folder / "a.txt").read_text() == "hello"
+
+
+def test_quick_mode_data_sizes_are_the_lessons_settings():
+    with pytest.raises(ValueError, match="count="):
+        data.load_facades("test", 32, quick=True)  # no size: no hidden default
+    sizes = {"synthetic_train": 6, "synthetic_test": 3}
+    digits = recipes.dataset(recipes.defaults("dcgan", True, **sizes), "train")
+    facades = recipes.dataset(recipes.defaults("pix2pix", True, image_size=32, **sizes), "test")
+    fruit = recipes.dataset(recipes.defaults("cyclegan", True, **sizes), "train")
+    assert [len(digits.images), len(facades.inputs), len(fruit.a), len(fruit.b)] == [6, 3, 6, 6]
+    assert digits.synthetic and facades.synthetic and fruit.synthetic

@@ -141,7 +141,7 @@ def test_synthetic_facades_are_deterministic_palette_maps():
 
 
 def test_quick_mode_is_labelled_synthetic(capsys):
-    pairs = data.load_facades("test", image_size=32, quick=True)
+    pairs = data.load_facades("test", image_size=32, quick=True, count=40)
     assert pairs.synthetic and "SYNTHETIC" in capsys.readouterr().out
 
 

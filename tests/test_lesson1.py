@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_lab import data, losses, models, recipes, runtime, steps
+from gan_lab import data, evaluation, losses, models, recipes, runtime, steps
 
 
 def tiny_gan(seed=0):
@@ -147,15 +147,15 @@ def perfect_generator(center):
 
 def test_ring_coverage_counts_one_mode_and_ignores_earlier_random_draws():
     g = perfect_generator(data.ring_centers()[3])
-    first = recipes.ring_coverage(g, seed=0)
+    first = evaluation.ring_coverage(g, seed=0)
     assert first["modes"] == 1 and first["high_quality"] == 1.0
-    assert first["per_mode"].tolist() == [0, 0, 0, recipes.RING_SAMPLES, 0, 0, 0, 0]
+    assert first["per_mode"].tolist() == [0, 0, 0, evaluation.RING_SAMPLES, 0, 0, 0, 0]
     tf.random.normal([7])  # whatever TensorFlow drew before, the judged noise is the same
     runtime.seed_everything(5)
     g2 = models.build_mlp(2, 2, hidden=(4,))
     a, b = (
-        recipes.ring_coverage(g2, seed=1),
-        (tf.random.uniform([3]), recipes.ring_coverage(g2, seed=1))[1],
+        evaluation.ring_coverage(g2, seed=1),
+        (tf.random.uniform([3]), evaluation.ring_coverage(g2, seed=1))[1],
     )
     np.testing.assert_array_equal(a["samples"], b["samples"])
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_lab import data, judges, metrics, models, recipes, runtime, steps
+from gan_lab import evaluation, judges, metrics, models, recipes, runtime, steps
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_cyclegan_apple2orange.ipynb"
 
@@ -124,16 +124,16 @@ def test_the_cli_reports_what_cyclegan_scores_computes(monkeypatch):
     reported = experiment.evaluate()  # what `gan-lab train` writes into summary.json
 
     c = experiment.config
-    test = data.load_apple2orange("test", c["image_size"], quick=True, seed=c["seed"])
+    test = recipes.dataset(c, "test")
     g, f = experiment.generators["g"], experiment.generators["f"]
     expected = metrics.cyclegan_scores(g, f, test.a, test.b, stub)
-    # plus FID/KID (recipes.cyclegan_inception); offline here, so only what is missing
+    # plus FID/KID (evaluation.cyclegan_inception); offline here, so only what is missing
     assert {k: reported[k] for k in expected} == expected
     baselines = metrics.cyclegan_baselines(test.a, test.b, stub)
     assert {k: reported[k] for k in baselines} == baselines
     assert (
         reported["inception_missing"]
-        == recipes.cyclegan_inception(c, g, f, test)["inception_missing"]
+        == evaluation.cyclegan_inception(c, g, f, test)["inception_missing"]
     )
 
 

@@ -24,6 +24,7 @@ from gan_lab.data.apple2orange import (
 from gan_lab.data.digits import (
     MNIST_SHA256,
     MNIST_URL,
+    NUM_DIGITS,
     ImageSet,
     load_digits,
     mnist_arrays,
@@ -48,7 +49,14 @@ from gan_lab.data.facades import (
 )
 from gan_lab.data.files import download, sha256_of
 from gan_lab.data.images import IndexedBatches, list_images, normalize, read_rgb
-from gan_lab.data.toy import TOY_DISTRIBUTIONS, ring_centers, sample_toy, toy_dataset, toy_density
+from gan_lab.data.toy import (
+    RING_STD,
+    TOY_DISTRIBUTIONS,
+    ring_centers,
+    sample_toy,
+    toy_dataset,
+    toy_density,
+)
 from gan_lab.errors import DataError, DatasetNotFoundError
 
 __all__ = [
@@ -74,6 +82,8 @@ __all__ = [
     "validate_facades",
     "MNIST_SHA256",
     "MNIST_URL",
+    "NUM_DIGITS",
+    "RING_STD",
     "TOY_DISTRIBUTIONS",
     "DataError",
     "DatasetNotFoundError",

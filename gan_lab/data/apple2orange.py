@@ -20,6 +20,7 @@ from gan_lab.data.images import (
     element_seeds,
     list_images,
     normalize,
+    quick_count,
     read_rgb,
     resize,
     stream_seed,
@@ -29,7 +30,6 @@ from gan_lab.errors import DataError, DatasetNotFoundError
 APPLE2ORANGE_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/apple2orange.zip"
 APPLE2ORANGE_SHA256 = "845a191e9af8926408ea597001cd03a452e3300a1f44a79fe329b3d59f6e3eb8"
 APPLE2ORANGE_COUNTS = {"trainA": 995, "trainB": 1019, "testA": 266, "testB": 248}
-_QUICK_SIZES = {"train": 160, "test": 40}  # synthetic images per domain
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ def load_apple2orange(
     quick: bool,
     data_dir: str | Path | None = None,
     seed: int = 0,
+    count: int | None = None,
 ) -> UnpairedSet:
     """Apples (X) and oranges (Y): real ones in full mode, synthetic ones in quick mode.
 
@@ -125,6 +126,8 @@ def load_apple2orange(
             decides (a notebook's parameters cell, a run's settings), never the environment.
         data_dir: where the real dataset is looked for and cached (full mode only).
         seed: seed of the synthetic fruit (quick mode only).
+        count: how many synthetic apples, and as many oranges (quick mode only; the lesson's
+            ``synthetic_train`` or ``synthetic_test`` setting).
 
     Raises:
         DatasetNotFoundError: a domain folder is missing or empty (named).
@@ -134,7 +137,7 @@ def load_apple2orange(
         raise ValueError(f"split must be 'train' or 'test'. Received: split={split!r}")
     size = image_size or (64 if quick else 256)
     if quick:
-        n = _QUICK_SIZES[split]
+        n = quick_count(count)
         offset = 0 if split == "train" else 100_000
         data = UnpairedSet(
             synthetic_fruit(n, "apple", seed + offset, size),

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from gan_lab.data.files import download, keras_cache, resolve_root, sha256_of
-from gan_lab.data.images import IndexedBatches, normalize, stream_seed
+from gan_lab.data.images import IndexedBatches, normalize, quick_count, stream_seed
 from gan_lab.errors import DataError, DatasetNotFoundError
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
-_QUICK_SIZES = {"train": 2048, "test": 512}  # synthetic digits per split in quick mode
+NUM_DIGITS = 10  # MNIST's classes, 0-9 (a conditional DCGAN's labels)
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,7 @@ def load_digits(
     quick: bool,
     data_dir: str | Path | None = None,
     seed: int = 0,
+    count: int | None = None,
 ) -> ImageSet:
     """MNIST in full mode, gan_lab's synthetic digits in quick mode, as arrays.
 
@@ -208,10 +209,12 @@ def load_digits(
             decides (a notebook's parameters cell, a run's settings), never the environment.
         data_dir: where real MNIST is looked for (full mode only).
         seed: seed of the synthetic digits (quick mode only).
+        count: how many synthetic digits (quick mode only; the lesson's ``synthetic_train``
+            or ``synthetic_test`` setting).
     """
     _check_split(split)
     if quick:
-        n = _QUICK_SIZES[split]
+        n = quick_count(count)
         images, labels = synthetic_digits(n, seed=seed + (0 if split == "train" else 10_000))
         data = ImageSet(
             images,

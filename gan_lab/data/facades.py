@@ -21,6 +21,7 @@ from gan_lab.data.images import (
     element_seeds,
     list_images,
     normalize,
+    quick_count,
     random_seed_pair,
     read_rgb,
     resize,
@@ -29,7 +30,6 @@ from gan_lab.errors import DataError, DatasetNotFoundError
 
 FACADES_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz"
 FACADES_COUNTS = {"train": 400, "val": 100, "test": 106}
-_QUICK_SIZES = {"train": 160, "val": 40, "test": 40}
 
 # The label colours of the CMP Facade Database (12 classes, as rendered in pix2pix's files).
 CMP_PALETTE = {
@@ -199,6 +199,7 @@ def load_facades(
     quick: bool,
     data_dir: str | Path | None = None,
     seed: int = 0,
+    count: int | None = None,
 ) -> PairSet:
     """Facades as (label map, photo) pairs: real ones in full mode, synthetic in quick mode.
 
@@ -209,12 +210,14 @@ def load_facades(
             decides (a notebook's parameters cell, a run's settings), never the environment.
         data_dir: where the real facades are looked for and cached (full mode only).
         seed: seed of the synthetic facades (quick mode only).
+        count: how many synthetic pairs (quick mode only; the lesson's ``synthetic_train``
+            or ``synthetic_test`` setting).
     """
     if split not in FACADES_COUNTS:
         raise ValueError(f"split must be one of {list(FACADES_COUNTS)}. Received: split={split!r}")
     size = image_size or (64 if quick else 256)
     if quick:
-        n = _QUICK_SIZES[split]
+        n = quick_count(count)
         offset = {"train": 0, "val": 50_000, "test": 100_000}[split]
         inputs, targets = synthetic_facades(n, seed=seed + offset, size=size)
         pairs = PairSet(

@@ -215,3 +215,14 @@ def random_seed_pair():
     import tensorflow as tf
 
     return tf.random.get_global_generator().uniform_full_int([2], tf.int64)
+
+
+def quick_count(count: int | None) -> int:
+    """``count``, the number of synthetic examples a quick-mode loader draws; the lessons'
+    values are settings (``recipes.defaults``: ``synthetic_train``, ``synthetic_test``)."""
+    if count is None:
+        raise ValueError(
+            "quick mode draws synthetic data and needs its size: pass count= (the lessons "
+            "use recipes.defaults' synthetic_train and synthetic_test)"
+        )
+    return count

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+RING_STD = 0.02  # of each of the ring's 8 Gaussians (lesson 1)
+
 
 def ring_centers(modes: int = 8, radius: float = 2.0) -> np.ndarray:
     """Centres (modes, 2) of the ring-of-Gaussians toy, evenly spaced on a circle."""
@@ -15,7 +17,7 @@ def ring_centers(modes: int = 8, radius: float = 2.0) -> np.ndarray:
 TOY_DISTRIBUTIONS = {
     "gaussian": (1, [(1.0, 3.0, 0.5)]),
     "mixture": (1, [(0.5, -2.0, 0.4), (0.5, 2.0, 0.4)]),
-    "ring": (2, [(1 / 8, tuple(c), 0.02) for c in ring_centers()]),
+    "ring": (2, [(1 / 8, tuple(c), RING_STD) for c in ring_centers()]),
 }
 
 
