@@ -75,7 +75,7 @@ def dcgan_samples(generator: keras.Model, c: dict) -> tuple[np.ndarray, np.ndarr
     from gan_lab import data
 
     z = tf.random.normal([c["eval_samples"], c["latent_dim"]], seed=c["seed"] + 1)
-    if len(generator.inputs) == 1:
+    if not c["conditional"]:
         return np.asarray(generator.predict(z, verbose=0, batch_size=500), np.float32), None
     n = c["eval_samples"] // data.NUM_DIGITS * data.NUM_DIGITS
     asked = np.arange(n) % data.NUM_DIGITS
@@ -83,14 +83,16 @@ def dcgan_samples(generator: keras.Model, c: dict) -> tuple[np.ndarray, np.ndarr
     return np.asarray(generator.predict(inputs, verbose=0, batch_size=500), np.float32), asked
 
 
-def dcgan_scores(generator: keras.Model, c: dict, train, test) -> tuple[dict, keras.Model]:
+def dcgan_scores(
+    generator: keras.Model, untrained: keras.Model, c: dict, train, test
+) -> tuple[dict, keras.Model]:
     """Lesson 2's final number, for the notebook and ``summary.json`` alike.
 
     Trains the judge (``judges.train_digit_classifier``, ``judge_epochs`` epochs, seeded
     by ``seed``) on the labelled training digits ``train``, and scores ``dcgan_samples``
     against the test digits ``test`` with ``metrics.digit_scores`` (confident share and
     Fréchet distance on the judge's features, with the real-vs-real floor), and, as the
-    reference a trained generator must beat, a freshly built untrained generator's. A
+    reference a trained generator must beat, ``untrained``'s (a freshly built one). A
     conditional generator is also scored by ``metrics.asked_digit_accuracy``: how often
     the judge reads the digit it was asked for (chance: 1 in 10).
 
@@ -100,13 +102,11 @@ def dcgan_scores(generator: keras.Model, c: dict, train, test) -> tuple[dict, ke
         ``metrics.asked_digit_accuracy``'s keys and ``asked_digit_accuracy_untrained``)
         and the trained classifier.
     """
-    from gan_lab import data, judges, metrics, models
+    from gan_lab import judges, metrics
 
     judge, _ = judges.train_digit_classifier(
         train.images, train.labels, epochs=c["judge_epochs"], seed=c["seed"]
     )
-    classes = data.NUM_DIGITS if len(generator.inputs) > 1 else 0  # conditional: (z, label)
-    untrained = models.build_dcgan_generator(latent_dim=c["latent_dim"], num_classes=classes)
     scores, baseline = {}, {}
     for network, result in ((generator, scores), (untrained, baseline)):
         images, asked = dcgan_samples(network, c)

@@ -488,7 +488,8 @@ def _dcgan(c: dict) -> Experiment:
         ]
 
     def evaluate():  # lesson 2's number
-        return evaluation.dcgan_scores(g, c, *dcgan_judge_digits(c, digits))[0]
+        untrained = _dcgan_networks(c)["generator"]
+        return evaluation.dcgan_scores(g, untrained, c, *dcgan_judge_digits(c, digits))[0]
 
     if digits.synthetic:
         kind = "SYNTHETIC digits"

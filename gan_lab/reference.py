@@ -239,7 +239,7 @@ def _dcgan_figure(name: str, done: dict):
         z = rng.standard_normal((64, c["latent_dim"])).astype(np.float32)
         return viz.image_grid(g(z, training=False), ncols=8, scale=2)
     z = np.tile(rng.standard_normal((8, c["latent_dim"])).astype(np.float32), (10, 1))
-    asked = np.eye(data.NUM_DIGITS, dtype=np.float32)[np.repeat(np.arange(10), 8)]
+    asked = np.eye(data.NUM_DIGITS, dtype=np.float32)[np.repeat(np.arange(data.NUM_DIGITS), 8)]
     return viz.image_grid(g([z, asked], training=False), ncols=8, scale=2)
 
 

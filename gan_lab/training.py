@@ -53,7 +53,8 @@ class Trainer:
         callbacks: functions ``(trainer, step, logs)`` called after each log entry.
         resume: restore the latest checkpoint in ``run_dir`` (default False). Without it,
             a ``run_dir`` that already holds checkpoints is refused rather than overwritten.
-        compile: wrap ``train_step`` in ``tf.function`` (default True; False runs eagerly).
+        compile: wrap ``train_step`` in ``tf.function`` (default True; False runs it as
+            given: eagerly, or already compiled).
         jit_compile: also compile with XLA (default False; ``make bench`` measures it).
         max_to_keep: checkpoints kept (default 3).
         strategy: a ``tf.distribute`` strategy to run the step on several devices, or

@@ -205,6 +205,7 @@ def test_exported_pix2pix_serves_both_protocols(env, capsys, untrained_run):
     assert np.abs(paper - inference).max() > 1e-2  # two protocols, two answers
 
 
+@pytest.mark.slow  # exports and translates twice per model
 @pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
 def test_translate_any_size_by_resize_and_tile(model, env, untrained_run):
     run = untrained_run(model)  # 32 px models: both images are larger, one is thinner

@@ -197,6 +197,7 @@ def test_the_conditional_networks_take_the_label_as_extra_inputs():
     assert float(tf.reduce_max(tf.abs(images - g([z, tf.one_hot([1, 1, 1], 10)])))) > 1e-3
 
 
+@pytest.mark.slow  # trains and evaluates through runs.train, twice
 def test_conditional_dcgan_trains_and_resumes_through_the_wiring(tmp_path):
     config = recipes.defaults(
         "dcgan",

@@ -197,6 +197,7 @@ def lesson_make_train_step():
     return namespace["make_train_step"]
 
 
+@pytest.mark.slow  # builds and steps two pix2pix experiments
 @pytest.mark.parametrize("lambda_gan", [1.0, 0.0])  # pix2pix, and the L1-only generator
 def test_the_lessons_train_step_makes_gan_labs_updates(lambda_gan):
     """Two compiled steps of the lesson's step and of ``steps.make_pix2pix_step`` from the

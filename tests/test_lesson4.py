@@ -179,6 +179,7 @@ def twin_experiments(**changes):
     return config, built
 
 
+@pytest.mark.slow  # builds and steps two CycleGANs (four networks each), three times
 @pytest.mark.parametrize("changes", [{}, {"lambda_cycle": 0.0}, {"pool_size": 2}])
 def test_the_lessons_train_step_equals_gan_labs(changes):
     """The step the lesson writes and trains with does what ``steps.make_cyclegan_step`` does:

@@ -70,7 +70,10 @@ PIPELINES = {  # n examples, global batch 4: 2 or 3 batches an epoch
 }
 
 
-@pytest.mark.parametrize("name", PIPELINES)
+@pytest.mark.parametrize(  # the image pipelines (seconds each) in make test
+    "name",
+    [n if "noise" in n else pytest.param(n, marks=pytest.mark.slow) for n in PIPELINES],
+)
 def test_pipeline_resumes_and_splits_by_batch_number(name):
     """Batch k is the same whether the stream starts at 0 or at k (resume) and whether it
     is built whole or in pieces by several workers (scale-out); epochs differ."""

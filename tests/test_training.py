@@ -57,6 +57,20 @@ def test_a_plain_dataset_is_repeated_and_replayed_on_resume(tmp_path):
     assert seen == [0, 1, 2, 0, 1, 2]
 
 
+def test_the_step_is_traced_once_however_often_fit_is_called(tmp_path, tiny_gan, tiny_batches):
+    step, parts = tiny_gan()
+    traces = []
+
+    def counted(batch):  # Python runs only while tf.function traces
+        traces.append(1)
+        return step(batch)
+
+    run = trainer(counted, tmp_path / "run", parts)
+    for total in (1, 2, 3):  # a new iterator each time, as make bench's loop does
+        run.fit(tiny_batches(), steps=total, progress=False)
+    assert len(traces) == 1
+
+
 def test_checkpoint_restore_gives_identical_generator_output(tmp_path, tiny_gan, tiny_batches):
     step, parts = tiny_gan(seed=0)
     trainer(step, tmp_path / "run", parts).fit(tiny_batches(), steps=3, progress=False)
