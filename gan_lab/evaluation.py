@@ -98,8 +98,9 @@ def dcgan_scores(
 
     Returns:
         ``(scores, judge)``: the scores dict (``metrics.digit_scores``'s keys, plus
-        ``confident_share_untrained`` and ``frechet_untrained``; conditional:
-        ``metrics.asked_digit_accuracy``'s keys and ``asked_digit_accuracy_untrained``)
+        ``confident_share_untrained``, ``classes_covered_untrained`` and
+        ``frechet_untrained``; conditional: ``metrics.asked_digit_accuracy``'s keys and
+        ``asked_digit_accuracy_untrained``)
         and the trained classifier.
     """
     from gan_lab import judges, metrics
@@ -114,6 +115,7 @@ def dcgan_scores(
         if asked is not None:
             result.update(metrics.asked_digit_accuracy(judge, images, asked))
     scores["confident_share_untrained"] = baseline["confident_share_generated"]
+    scores["classes_covered_untrained"] = baseline["classes_covered"]
     scores["frechet_untrained"] = baseline["frechet_generated"]
     if "asked_digit_accuracy" in baseline:
         scores["asked_digit_accuracy_untrained"] = baseline["asked_digit_accuracy"]

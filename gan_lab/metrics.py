@@ -41,7 +41,7 @@ def digit_scores(
 
     Returns:
         ``{"confident_share_generated", "confident_share_real", "classes_covered",
-        "frechet_generated", "frechet_real_floor", "frechet_samples"}``.
+        "classes_covered_real", "frechet_generated", "frechet_real_floor", "frechet_samples"}``.
 
     Raises:
         ValueError: too few real digits, or fewer generated images than half of them.
@@ -60,6 +60,7 @@ def digit_scores(
         "confident_share_generated": confident_share(fake_p, threshold),
         "confident_share_real": confident_share(real_p, threshold),
         "classes_covered": int((class_coverage(fake_p, threshold) > 0).sum()),
+        "classes_covered_real": int((class_coverage(real_p, threshold) > 0).sum()),
         "frechet_generated": frechet_distance(fake_f, a),
         "frechet_real_floor": frechet_distance(b, a),
         "frechet_samples": half,

@@ -473,9 +473,11 @@ def _dcgan_verdict(m: dict) -> str:
     )
     sentence = (
         f"{head}: the digit judge reads "
-        f"{m['confident_share_generated']:.0%} of the generated digits with confidence "
-        f"(untrained generator {m['confident_share_untrained']:.0%}, real digits "
-        f"{m['confident_share_real']:.0%}), Fréchet distance {m['frechet_generated']:.1f} "
+        f"{m['confident_share_generated']:.0%} of the generated digits with confidence, in "
+        f"{m['classes_covered']} of the 10 classes (untrained generator "
+        f"{m['confident_share_untrained']:.0%}, {m['classes_covered_untrained']} classes; real "
+        f"digits {m['confident_share_real']:.0%}, {m['classes_covered_real']} classes), "
+        f"Fréchet distance {m['frechet_generated']:.1f} "
         f"(untrained {m['frechet_untrained']:.1f}, real-vs-real floor "
         f"{m['frechet_real_floor']:.1f})."
     )

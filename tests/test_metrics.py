@@ -103,6 +103,7 @@ def test_digit_scores_compare_equal_sample_sizes_against_the_real_floor():
         "confident_share_generated",
         "confident_share_real",
         "classes_covered",
+        "classes_covered_real",
         "frechet_generated",
         "frechet_real_floor",
         "frechet_samples",
