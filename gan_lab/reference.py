@@ -187,10 +187,11 @@ def _small(images, size: int = 128):
     """uint8 copies of ``images`` (in [-1, 1]) at most ``size`` px (the figures' limit)."""
     import numpy as np
 
-    from gan_lab import data, viz
+    from gan_lab import viz
+    from gan_lab.data import images as files
 
     return np.stack(
-        [data.resize(image, min(size, image.shape[0])) for image in viz.to_uint8(images)]
+        [files.resize(image, min(size, image.shape[0])) for image in viz.to_uint8(images)]
     )
 
 
@@ -210,7 +211,8 @@ def _pix2pix_figure(name: str, done: dict):
                 _small(models.pix2pix_translate(done[other]["generators"]["generator"], x))
             )
     columns.append(_small(y))
-    return viz.image_grid(np.stack(columns, axis=1).reshape(-1, 128, 128, 3), ncols=len(columns))
+    rows = np.stack(columns, axis=1)  # (6, columns, h, w, 3)
+    return viz.image_grid(rows.reshape(-1, *rows.shape[2:]), ncols=len(columns))
 
 
 def _cyclegan_figure(name: str, done: dict):

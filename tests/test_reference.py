@@ -62,3 +62,25 @@ def test_show_prints_what_the_reference_is(tmp_path, monkeypatch, capsys):
     assert (
         "Reference run (not yours)" in out and "1.5 h to train" in out and record["command"] in out
     )
+
+
+@pytest.mark.parametrize("names", [["dcgan"], ["cdcgan"], ["pix2pix", "pix2pix_l1"], ["cyclegan"]])
+def test_every_figure_draws_from_runs_like_the_references(names):
+    # Quick-mode networks and synthetic data stand in for the trained runs: the figures'
+    # code (sizes, layout) is what is under test, not their content.
+    done = {}
+    for name in names:
+        _, model, changes, _ = reference.REFERENCES[name]
+        kept = {k: v for k, v in changes.items() if k in ("conditional", "lambda_gan")}
+        config = recipes.defaults(model, True, **kept)
+        done[name] = {"config": config, "generators": recipes.build(config).generators}
+    figure = reference.FIGURES[names[0]](names[0], done)
+    # (rows, columns, pixels a cell) as each figure's docstring lays it out, 2 px borders
+    rows, columns, cell = {
+        "dcgan": (8, 8, 2 * 28),
+        "cdcgan": (10, 8, 2 * 28),  # a row per digit
+        "pix2pix": (6, 4, 64),  # label map | L1 only | pix2pix | photo
+        "cyclegan": (4, 8, 32),  # apples, G(apples), oranges, F(oranges)
+    }[names[0]]
+    assert figure.dtype == "uint8"
+    assert figure.shape == (rows * cell + 2 * (rows + 1), columns * cell + 2 * (columns + 1), 3)
