@@ -151,7 +151,7 @@ def write_folder(name: str, summary: dict, figure, names: list[str]) -> Path:
     folder = FOLDER / name
     folder.mkdir(parents=True, exist_ok=True)
     if figure is not None:  # pix2pix_l1 appears in pix2pix's figure
-        Image.fromarray(figure).save(folder / "figure.png", optimize=True)
+        _save_png(Image.fromarray(figure), folder / "figure.png")
     gif = summary.get("gif")
     if gif and Path(gif).stat().st_size <= MAX_FILE_BYTES:
         shutil.copyfile(gif, folder / "progress.gif")
@@ -251,6 +251,21 @@ FIGURES = {
     "pix2pix": _pix2pix_figure,
     "cyclegan": _cyclegan_figure,
 }
+
+
+def _save_png(image, target: Path) -> None:
+    """Save ``image`` as PNG in full colour, or, where photos make that larger than
+    ``MAX_FILE_BYTES``, with the fewest colours lost: an adaptive palette of 256, 128 or 64
+    colours (as a GIF frame has), dithered."""
+    from PIL import Image
+
+    for colors in (None, 256, 128, 64):
+        small = (
+            image if colors is None else image.quantize(colors, dither=Image.Dither.FLOYDSTEINBERG)
+        )
+        small.save(target, optimize=True)
+        if target.stat().st_size <= MAX_FILE_BYTES:
+            return
 
 
 def _shrink_gif(source: Path, target: Path) -> None:

@@ -84,3 +84,17 @@ def test_every_figure_draws_from_runs_like_the_references(names):
     }[names[0]]
     assert figure.dtype == "uint8"
     assert figure.shape == (rows * cell + 2 * (rows + 1), columns * cell + 2 * (columns + 1), 3)
+
+
+def test_a_figure_over_the_size_limit_is_saved_with_a_palette(tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    reference._save_png(Image.fromarray(noise), tmp_path / "full.png")
+    full = (tmp_path / "full.png").stat().st_size
+    monkeypatch.setattr(reference, "MAX_FILE_BYTES", full // 2)
+    reference._save_png(Image.fromarray(noise), tmp_path / "figure.png")
+    assert (tmp_path / "figure.png").stat().st_size <= full // 2
+    with Image.open(tmp_path / "figure.png") as saved:
+        assert saved.mode == "P" and saved.size == (200, 200)
