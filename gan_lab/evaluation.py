@@ -138,14 +138,15 @@ def pix2pix_scores(generator: keras.Model, test) -> dict[str, float]:
 
 def pix2pix_fcn_scores(photos, c: dict, train, test) -> dict[str, float]:
     """Lesson 3's FCN-score (Isola et al. 2017, section 4.2): how well a segmenter trained
-    on real photos reads the test label maps back from ``photos``, with its ceiling and
-    floor.
+    on real photos reads the test label maps back from ``photos``, beside the real photos'
+    score and the floor.
 
     Trains the judge once (``judges.train_facade_segmenter`` on ``train``'s photos and
     label maps, ``segmenter_epochs`` epochs at ``segmenter_size`` px, or the images' size
     if smaller, seeded by ``seed``) and scores with ``metrics.fcn_scores``: ``photos``
     (the generator's, under ``models.pix2pix_translate``), the real test photos (the
-    ceiling: what the segmenter reads from the photos it was made for) and the mean
+    segmenter's accuracy on the photos it was made for: not a strict ceiling, since a
+    generated photo shows nothing its label map leaves out) and the mean
     training photo for every label map (the floor: a photo that ignores its label map).
 
     Args:

@@ -322,7 +322,7 @@ def train_facade_segmenter(
     random state, which it leaves untouched. Trained on the 400 real training facades at
     64 px for 10 epochs (8 minutes on a 2-core CPU shared with two other trainings;
     accuracy stopped rising after about 7), it read the 106 real test photos at 51%
-    per-pixel accuracy, 29% class accuracy and 20% class IoU (the FCN-score's ceiling),
+    per-pixel accuracy, 29% class accuracy and 20% class IoU (the real photos' FCN-score),
     the mean training photo at 27%, 9% and 3% (its floor).
 
     Args:

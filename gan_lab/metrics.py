@@ -261,8 +261,9 @@ def fcn_scores(segmenter, photos, label_maps, batch_size: int = 64) -> dict[str,
     each photo's label map back from it (Isola et al. 2017, section 4.2).
 
     A photo that shows windows where its label map has windows is read back right; a blurry
-    or off-layout one is not. Real test photos give the ceiling (the segmenter's own
-    accuracy), a photo that ignores the label map the floor. Photos and label maps are
+    or off-layout one is not. Real test photos give the segmenter's own accuracy (not a
+    strict ceiling: a generated photo shows nothing its label map leaves out), a photo that
+    ignores the label map the floor. Photos and label maps are
     brought to the segmenter's size (``judges.segmenter_inputs`` and
     ``judges.segmenter_targets``: area averaging, palette decoding and nearest neighbour).
 

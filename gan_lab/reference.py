@@ -296,11 +296,13 @@ def show(name: str) -> dict:
     if (folder / "figure.png").is_file():  # pix2pix_l1 appears in pix2pix's figure
         display(Image(filename=str(folder / "figure.png")))
     hours = record["training_seconds"] / 3600
+    trained = sorted({s["commit"] for s in record.get("trained_by", [])} or {record["commit"]})
+    measured = "" if record["commit"] in trained else f", measured at {record['commit']}"
     print(
         f"Reference run (not yours): {record['title']}, {record['steps']:,} steps, "
         f"{hours:.1f} h to train and measure on {record['machine']} ({record['precision']}), "
-        f"commit {record['commit']}.\n{record['budget']}.\n{record['verdict']}\n"
-        f"Reproduce: {record['command']}"
+        f"trained at commit {', '.join(trained)}{measured}.\n{record['budget']}.\n"
+        f"{record['verdict']}\nReproduce: {record['command']}"
     )
     return record
 

@@ -62,6 +62,15 @@ def test_show_prints_what_the_reference_is(tmp_path, monkeypatch, capsys):
     assert (
         "Reference run (not yours)" in out and "1.5 h to train" in out and record["command"] in out
     )
+    assert "trained at commit abc1234." in out
+    record["trained_by"] = [{"commit": "0123abc"}, {"commit": "abc1234"}]
+    (folder / "result.json").write_text(json.dumps(record))
+    reference.show("pix2pix")
+    assert "trained at commit 0123abc, abc1234." in capsys.readouterr().out
+    record["trained_by"] = [{"commit": "0123abc"}]
+    (folder / "result.json").write_text(json.dumps(record))
+    reference.show("pix2pix")
+    assert "trained at commit 0123abc, measured at abc1234." in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("names", [["dcgan"], ["cdcgan"], ["pix2pix", "pix2pix_l1"], ["cyclegan"]])
