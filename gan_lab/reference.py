@@ -302,9 +302,22 @@ def show(name: str) -> dict:
         f"Reference run (not yours): {record['title']}, {record['steps']:,} steps, "
         f"{hours:.1f} h to train and measure on {record['machine']} ({record['precision']}), "
         f"trained at commit {', '.join(trained)}{measured}.\n{record['budget']}.\n"
-        f"{record['verdict']}\nReproduce: {record['command']}"
+        f"{record['verdict']}{_inception_line(record['metric'])}\n"
+        f"Reproduce: {record['command']}"
     )
     return record
+
+
+def _inception_line(metric: dict) -> str:
+    """FID/KID where the run computed them, or a line saying why not (lessons 3 and 4)."""
+    if metric.get("inception_missing"):
+        return (
+            "\nFID/KID: not computed; InceptionV3's ImageNet weights were not on the "
+            "machine that made this run."
+        )
+    scores = {k: v for k, v in metric.items() if k.split("_")[0] in ("fid", "kid")}
+    shown = [f"{k} {v:.4g}" for k, v in scores.items() if isinstance(v, float)]
+    return f"\nFID/KID: {', '.join(shown)}." if shown else ""
 
 
 def main(argv: list[str] | None = None) -> int:

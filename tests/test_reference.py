@@ -53,6 +53,7 @@ def test_show_prints_what_the_reference_is(tmp_path, monkeypatch, capsys):
         "commit": "abc1234",
         "budget": "2,000 steps",
         "verdict": "Training worked.",
+        "metric": {"confident_share_generated": 0.8},
         "command": "make reference DATA_DIR=<folder>",
     }
     (folder / "result.json").write_text(json.dumps(record))
@@ -62,7 +63,15 @@ def test_show_prints_what_the_reference_is(tmp_path, monkeypatch, capsys):
     assert (
         "Reference run (not yours)" in out and "1.5 h to train" in out and record["command"] in out
     )
-    assert "trained at commit abc1234." in out
+    assert "trained at commit abc1234." in out and "FID/KID" not in out  # lesson 2: none
+    record["metric"] = {"fid": None, "kid": None, "inception_missing": "no weights"}
+    (folder / "result.json").write_text(json.dumps(record))
+    reference.show("pix2pix")
+    assert "FID/KID: not computed" in capsys.readouterr().out
+    record["metric"] = {"fid": 119.1, "kid": 0.0123, "kid_subset_size": 50}
+    (folder / "result.json").write_text(json.dumps(record))
+    reference.show("pix2pix")
+    assert "FID/KID: fid 119.1, kid 0.0123." in capsys.readouterr().out
     record["trained_by"] = [{"commit": "0123abc"}, {"commit": "abc1234"}]
     (folder / "result.json").write_text(json.dumps(record))
     reference.show("pix2pix")
