@@ -58,7 +58,7 @@ REFERENCES = {
         "cyclegan",
         {"image_size": 128, "base_filters": 32, "steps": 8000, "epochs": None},
         "128 px and 32 base filters (the paper: 256 px, 64) for 8,000 steps of batch 1 "
-        "(about 8 epochs of 1,019 apples) where the paper trains 200 epochs",
+        "(about 8 epochs of the 1,019 oranges, the larger domain); the paper: 200 epochs",
     ),
 }
 
