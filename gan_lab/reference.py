@@ -321,7 +321,10 @@ def _inception_line(metric: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gan_lab import runtime
+    """0 when every reference was written; 2 for bad input (a dataset missing from
+    ``--data-dir``), 1 for a run that could not go on, each in one line; bugs keep their
+    traceback. Rerunning resumes the runs it finds."""
+    from gan_lab import errors, runtime
 
     parser = argparse.ArgumentParser(prog="python -m gan_lab.reference", description=__doc__)
     parser.add_argument("--data-dir", required=True, help="folder holding the real datasets")
@@ -335,7 +338,14 @@ def main(argv: list[str] | None = None) -> int:
     done = {}
     for name in names:
         print(f"gan_lab reference: {name}", flush=True)
-        done[name] = train_one(name, args.data_dir, runtime.output_root())
+        try:
+            done[name] = train_one(name, args.data_dir, runtime.output_root())
+        except errors.GanLabError as e:  # a missing dataset, say: the user's to fix, one line
+            print(f"gan_lab reference {name}: error: {e}", file=sys.stderr)
+            return 2
+        except errors.TrainingStopped as e:  # diverged, disk full: checkpoints intact
+            print(f"gan_lab reference {name}: {e}", file=sys.stderr)
+            return 1
         print(json.dumps({"name": name, "verdict": done[name]["verdict"]}), flush=True)
     for name in names:
         figure = FIGURES[name](name, done) if name in FIGURES else None

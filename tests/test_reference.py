@@ -116,3 +116,31 @@ def test_a_figure_over_the_size_limit_is_saved_with_a_palette(tmp_path, monkeypa
     assert (tmp_path / "figure.png").stat().st_size <= full // 2
     with Image.open(tmp_path / "figure.png") as saved:
         assert saved.mode == "P" and saved.size == (200, 200)
+
+
+def test_a_missing_dataset_is_one_line_and_exit_code_2(tmp_path, monkeypatch, capsys):
+    from gan_lab import errors
+
+    def missing(name, data_dir, output_root):
+        raise errors.DatasetNotFoundError(f"no MNIST in {data_dir}/mnist: place mnist.npz there")
+
+    monkeypatch.setattr(reference, "train_one", missing)
+    monkeypatch.setattr(reference, "FOLDER", tmp_path / "reference")
+    (tmp_path / "reference" / "dcgan").mkdir(parents=True)
+    (tmp_path / "reference" / "dcgan" / "result.json").write_text("{}")
+    assert reference.main(["--data-dir", str(tmp_path), "dcgan"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        == f"gan_lab reference dcgan: error: no MNIST in {tmp_path}/mnist: place mnist.npz there"
+    )
+    assert (tmp_path / "reference" / "dcgan" / "result.json").read_text() == "{}"  # kept
+
+
+def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
+    def bug(name, data_dir, output_root):
+        raise KeyError("a bug, not bad input")
+
+    monkeypatch.setattr(reference, "train_one", bug)
+    with pytest.raises(KeyError):
+        reference.main(["--data-dir", str(tmp_path), "dcgan"])
