@@ -56,30 +56,26 @@ def test_show_prints_what_the_reference_is(tmp_path, monkeypatch, capsys):
         "metric": {"confident_share_generated": 0.8},
         "command": "make reference DATA_DIR=<folder>",
     }
-    (folder / "result.json").write_text(json.dumps(record))
     monkeypatch.setattr(reference, "FOLDER", tmp_path)
-    assert reference.show("pix2pix") == record
-    out = capsys.readouterr().out
+
+    def shown(**changes):  # what show prints for the record with these changes
+        (folder / "result.json").write_text(json.dumps({**record, **changes}))
+        assert reference.show("pix2pix") == {**record, **changes}
+        return capsys.readouterr().out
+
+    out = shown()
     assert (
         "Reference run (not yours)" in out and "1.5 h to train" in out and record["command"] in out
     )
     assert "trained at commit abc1234." in out and "FID/KID" not in out  # lesson 2: none
-    record["metric"] = {"fid": None, "kid": None, "inception_missing": "no weights"}
-    (folder / "result.json").write_text(json.dumps(record))
-    reference.show("pix2pix")
-    assert "FID/KID: not computed" in capsys.readouterr().out
-    record["metric"] = {"fid": 119.1, "kid": 0.0123, "kid_subset_size": 50}
-    (folder / "result.json").write_text(json.dumps(record))
-    reference.show("pix2pix")
-    assert "FID/KID: fid 119.1, kid 0.0123." in capsys.readouterr().out
-    record["trained_by"] = [{"commit": "0123abc"}, {"commit": "abc1234"}]
-    (folder / "result.json").write_text(json.dumps(record))
-    reference.show("pix2pix")
-    assert "trained at commit 0123abc, abc1234." in capsys.readouterr().out
-    record["trained_by"] = [{"commit": "0123abc"}]
-    (folder / "result.json").write_text(json.dumps(record))
-    reference.show("pix2pix")
-    assert "trained at commit 0123abc, measured at abc1234." in capsys.readouterr().out
+    missing = {"fid": None, "kid": None, "inception_missing": "no weights"}
+    assert "FID/KID: not computed" in shown(metric=missing)
+    scores = {"fid": 119.1, "kid": 0.0123, "kid_subset_size": 50}
+    assert "FID/KID: fid 119.1, kid 0.0123." in shown(metric=scores)
+    trained_twice = [{"commit": "0123abc"}, {"commit": "abc1234"}]
+    assert "trained at commit 0123abc, abc1234." in shown(trained_by=trained_twice)
+    trained_before = [{"commit": "0123abc"}]
+    assert "trained at commit 0123abc, measured at abc1234." in shown(trained_by=trained_before)
 
 
 @pytest.mark.parametrize("names", [["dcgan"], ["cdcgan"], ["pix2pix", "pix2pix_l1"], ["cyclegan"]])
